@@ -1,0 +1,3 @@
+from sinc_pipeline.cli import main
+
+raise SystemExit(main())

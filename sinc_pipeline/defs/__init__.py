@@ -1,0 +1,7 @@
+"""Dagster wiring only: partitions, resources, asset factories, checks, jobs and schedules.
+
+``build_defs(settings)`` assembles them; nothing here holds sync logic.
+"""
+from .build import build_defs
+
+__all__ = ["build_defs"]

@@ -1,0 +1,32 @@
+"""Turning sync results into what the asset catalog shows."""
+from __future__ import annotations
+
+from dagster import MetadataValue
+
+from ..sync import Agreement, TableResult
+
+
+def result_metadata(r: TableResult) -> dict:
+    md = {
+        "loja": r.store,
+        "modo": r.mode,
+        "linhas_comparadas": MetadataValue.int(r.compared),
+        "inseridas": MetadataValue.int(r.inserted),
+        "atualizadas": MetadataValue.int(r.updated),
+        "excluidas": MetadataValue.int(r.deleted),
+        "duracao_s": MetadataValue.float(float(r.duration_s)),
+    }
+    if r.cursor is not None:
+        md["cursor"] = MetadataValue.text(r.cursor)
+    return md
+
+
+def agreement_metadata(a: Agreement) -> dict:
+    md = {
+        "linhas_origem_do_dado": MetadataValue.int(a.source_rows),
+        "linhas_destino": MetadataValue.int(a.target_rows),
+        "checksum_origem_do_dado": a.source_checksum,
+        "checksum_destino": a.target_checksum,
+    }
+    md.update({k: MetadataValue.int(v) for k, v in a.detail.items()})
+    return md

@@ -1,0 +1,8 @@
+"""One partition per store: the partition key is the store id."""
+from dagster import StaticPartitionsDefinition
+
+from ..config import Settings
+
+
+def stores_partitions(settings: Settings) -> StaticPartitionsDefinition:
+    return StaticPartitionsDefinition([s.id for s in settings.stores])

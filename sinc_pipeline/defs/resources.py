@@ -1,0 +1,33 @@
+"""Resources: the settings, and the per-store lock held for a whole run."""
+from __future__ import annotations
+
+from dagster import Failure, InitResourceContext, resource
+
+from ..config import Settings
+from ..errors import SincError
+from ..locks import store_lock
+
+PARTITION_TAG = "dagster/partition"
+
+
+def settings_resource(settings: Settings):
+    @resource(description="Configuração do sinc_pipeline (arquivo YAML validado).")
+    def _settings(_):
+        return settings
+    return _settings
+
+
+def lock_resource(settings: Settings):
+    @resource(description="Trava por loja: duas execuções da mesma loja nunca se sobrepõem.")
+    def _lock(context: InitResourceContext):
+        run = context.dagster_run
+        store_id = run.tags.get(PARTITION_TAG) if run else None
+        if not store_id:
+            yield None
+            return
+        try:
+            with store_lock(settings.dagster_home, store_id):
+                yield store_id
+        except SincError as err:
+            raise Failure(description=str(err)) from None
+    return _lock

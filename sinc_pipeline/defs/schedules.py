@@ -1,0 +1,84 @@
+"""Schedules: Intervalo Enviar / Receber from the config, and the 5-minute automatic update.
+
+Any interval from 1 to 1440 minutes works: when cron can express it (a divisor of 60, or whole
+hours dividing 24) it is the cron itself; otherwise the schedule ticks every minute and runs
+only when the minutes since the Unix epoch are a multiple of the interval. A tick skips a
+store whose previous sync run is still in progress.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from dagster import (DagsterRunStatus, DefaultScheduleStatus, RunRequest, RunsFilter, ScheduleEvaluationContext,
+                     SkipReason, schedule)
+
+from ..config import Settings
+from .jobs import SYNC_JOBS
+
+IN_PROGRESS = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING,
+               DagsterRunStatus.STARTED, DagsterRunStatus.CANCELING]
+
+
+def cron_for(minutes: int) -> tuple[str, bool]:
+    """(cron expression, whether ticks must be filtered by the epoch-minute modulo)."""
+    if minutes < 60 and 60 % minutes == 0:
+        return ("* * * * *" if minutes == 1 else f"*/{minutes} * * * *"), False
+    if minutes % 60 == 0 and 24 % (minutes // 60) == 0:
+        hours = minutes // 60
+        return ("0 * * * *" if hours == 1 else f"0 */{hours} * * *"), False
+    return "* * * * *", True
+
+
+def is_due(when: dt.datetime, minutes: int) -> bool:
+    epoch_minutes = int(when.timestamp() // 60)
+    return epoch_minutes % minutes == 0
+
+
+def busy_stores(instance, store_ids: list[str]) -> set[str]:
+    busy = set()
+    for store in store_ids:
+        runs = instance.get_runs(filters=RunsFilter(statuses=IN_PROGRESS, tags={"dagster/partition": store}),
+                                 limit=20)
+        if any(r.job_name in SYNC_JOBS for r in runs):
+            busy.add(store)
+    return busy
+
+
+def _requests(context: ScheduleEvaluationContext, settings: Settings, job_name: str, minutes: int, filtered: bool):
+    when = context.scheduled_execution_time or dt.datetime.now(dt.timezone.utc)
+    if filtered and not is_due(when, minutes):
+        return SkipReason(f"Intervalo de {minutes} min: este minuto não é de execução.")
+    stores = [s.id for s in settings.stores]
+    busy = busy_stores(context.instance, stores)
+    requests = [RunRequest(partition_key=s, run_key=f"{job_name}:{s}:{when.isoformat()}")
+                for s in stores if s not in busy]
+    if busy:
+        context.log.info(f"Lojas puladas (execução anterior ainda em andamento): {', '.join(sorted(busy))}")
+    if not requests:
+        return SkipReason(f"Todas as lojas com execução anterior em andamento: {', '.join(sorted(busy))}")
+    return requests
+
+
+def _interval_schedule(settings: Settings, name: str, job_name: str, minutes: int, status, description: str):
+    cron, filtered = cron_for(minutes)
+
+    @schedule(name=name, job_name=job_name, cron_schedule=cron, default_status=status, description=description,
+              execution_timezone="UTC")
+    def _sched(context: ScheduleEvaluationContext):
+        return _requests(context, settings, job_name, minutes, filtered)
+
+    return _sched
+
+
+def build_schedules(settings: Settings) -> list:
+    send, recv = settings.intervals.send_minutes, settings.intervals.receive_minutes
+    return [
+        _interval_schedule(settings, "enviar_dados_agendado", "enviar_dados", send, DefaultScheduleStatus.RUNNING,
+                           f"Intervalo Enviar: envia os dados locais de cada loja a cada {send} min."),
+        _interval_schedule(settings, "receber_dados_agendado", "receber_dados", recv, DefaultScheduleStatus.RUNNING,
+                           f"Intervalo Receber: recebe os dados da origem em cada loja a cada {recv} min."),
+        _interval_schedule(settings, "atualizacao_automatica_5min", "forcar_atualizacao", 5,
+                           DefaultScheduleStatus.STOPPED,
+                           "Ativar Atualização Automática (5 min): Forçar Atualização de todas as lojas a cada 5 "
+                           "minutos. Desligada até ser ligada aqui."),
+    ]

@@ -1,0 +1,91 @@
+"""Asset factory: one multi-asset per sync unit (a group of tables, or a lone table).
+
+Receive assets live in group ``recebimento``, send assets in ``envio``. Each unit depends on
+the previous unit of its direction (config order: parents first) and every receive unit on
+the send units, so ``forcar_atualizacao`` sends first, then receives. Each materialization
+reports rows compared/inserted/updated/deleted, duration and cursor; an asset check per table
+confirms both sides agree for that store (row count and content checksum).
+"""
+from __future__ import annotations
+
+from dagster import (AssetCheckResult, AssetCheckSpec, AssetDep, AssetExecutionContext, AssetKey, AssetSpec,
+                     Failure, MaterializeResult, multi_asset)
+
+from ..config import Settings, TableConfig
+from ..db import redact
+from ..errors import SincError
+from ..sync import sync_unit, verify_table
+from .metadata import agreement_metadata, result_metadata
+from .partitions import stores_partitions
+
+VERB = {"receive": "receber", "send": "enviar"}
+GROUP = {"receive": "recebimento", "send": "envio"}
+CHECK = "origem_e_loja_conferem"
+
+
+def table_key(t: TableConfig) -> AssetKey:
+    return AssetKey(f"{VERB[t.direction]}_{t.name}")
+
+
+def _description(t: TableConfig, settings: Settings) -> str:
+    arrow = "origem → loja" if t.direction == "receive" else "loja → origem"
+    parts = [f"Sincroniza a tabela `{t.name}` ({arrow}"
+             + (f", na loja `{t.target_name}`" if t.store_table else "") + ")."]
+    parts.append(f"Origem: `{redact(settings.origin.url)}`. Chave: {', '.join(t.key)}.")
+    if t.scoped:
+        parts.append("Somente as linhas da loja (filtro da loja).")
+    parts.append("Modo cursor por `%s`." % t.cursor if t.cursor else "Modo comparação completa por chave.")
+    parts.append(f"Exclusões: {'propagadas' if t.delete_policy == 'propagate' else 'ignoradas'}.")
+    if t.group:
+        parts.append(f"Grupo `{t.group}`: aplicado junto com as outras tabelas do grupo, numa só transação.")
+    return " ".join(parts)
+
+
+def build_unit_asset(settings: Settings, unit: list[TableConfig], deps: list[AssetKey]):
+    direction = unit[0].direction
+    name = f"{VERB[direction]}_" + (f"grupo_{unit[0].group}" if unit[0].group else unit[0].name)
+    specs = [AssetSpec(table_key(t), group_name=GROUP[direction], description=_description(t, settings),
+                       deps=[AssetDep(d) for d in deps], kinds={"sql"},
+                       tags={"sinc/direcao": direction})
+             for t in unit]
+    checks = [AssetCheckSpec(CHECK, asset=table_key(t),
+                             description="Origem e loja conferem para esta loja: contagem de linhas e checksum "
+                                         "do conteúdo das colunas sincronizadas.")
+              for t in unit]
+
+    @multi_asset(name=name, specs=specs, check_specs=checks, partitions_def=stores_partitions(settings),
+                 can_subset=False, required_resource_keys={"trava_loja"},
+                 description=f"Unidade de sincronização: {', '.join(t.name for t in unit)}.")
+    def _sync(context: AssetExecutionContext):
+        store_id = context.partition_key
+        try:
+            results = sync_unit(settings, store_id, unit, run_id=context.run_id)
+        except SincError as err:
+            raise Failure(description=str(err)) from None
+        for t, r in zip(unit, results):
+            context.log.info(f"{r.table} ({store_id}): {r.inserted} inseridas, {r.updated} atualizadas, "
+                             f"{r.deleted} excluídas de {r.compared} comparadas")
+            yield MaterializeResult(asset_key=table_key(t), metadata=result_metadata(r))
+        for t in unit:
+            try:
+                a = verify_table(settings, store_id, t)
+            except SincError as err:
+                raise Failure(description=str(err)) from None
+            yield AssetCheckResult(asset_key=table_key(t), check_name=CHECK, passed=a.passed,
+                                   metadata=agreement_metadata(a))
+
+    return _sync
+
+
+def build_sync_assets(settings: Settings) -> list:
+    """All units in one chain: send units first, then receive units, each in config order."""
+    assets, previous = [], []
+    for direction in ("send", "receive"):
+        for unit in settings.units(direction):
+            assets.append(build_unit_asset(settings, unit, previous))
+            previous = [table_key(t) for t in unit]
+    return assets
+
+
+def keys_for(settings: Settings, direction: str | None = None) -> list[AssetKey]:
+    return [table_key(t) for t in settings.tables if direction in (None, t.direction)]

@@ -1,0 +1,351 @@
+"""Pure fiscal rules for Brazilian NF-e (model 55) and NFC-e (model 65) documents.
+
+* CNPJ / CPF check digits, including the alphanumeric CNPJ (July 2026): a letter counts as
+  ``ord(c) - 48`` in the módulo-11 sums.
+* Access key (chave de acesso, 44 characters): check digit, building and parsing.
+* ``check_documents``: what must hold before a store sends its fiscal documents to the
+  origin (valid key agreeing with the row, series owned by the store, number not already
+  used by another document).
+* Back-office reports: numbering gaps with their voiding ("inutilização") deadline, and
+  offline contingency NFC-e still waiting to be transmitted.
+
+CNPJs and keys are always handled as text, never as integers. The facts behind these rules
+are in ``/work/shared/notes/fiscal-domain.md``.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import pandas as pd
+
+SERIES_MIN = 0      # taxpayer (CNPJ) series range; 890-919 are the tax authority's,
+SERIES_MAX = 889    # 920-969 are for CPF issuers
+MODEL_NFE, MODEL_NFCE = 55, 65
+TP_EMIS_OFFLINE = 9  # offline NFC-e contingency
+_NOT_FOR_NFE = {9}
+_NOT_FOR_NFCE = {2, 5, 6, 7}
+
+DEFAULT_COLUMNS: dict[str, str] = {
+    "cnpj": "cnpj", "model": "modelo", "series": "serie", "number": "numero",
+    "emission_type": "tp_emis", "key": "chave", "issued_at": "emitido_em", "status": "status",
+}
+
+_CNPJ_RE = re.compile(r"[0-9A-Z]{12}[0-9]{2}")
+_KEY43_RE = re.compile(r"[0-9]{6}[0-9A-Z]{12}[0-9]{25}")
+_KEY44_RE = re.compile(r"[0-9]{6}[0-9A-Z]{12}[0-9]{26}")
+_CNPJ_W1 = (5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2)
+_CNPJ_W2 = (6,) + _CNPJ_W1
+
+
+# ---------------------------------------------------------------- small helpers
+def _missing(v: Any) -> bool:
+    if v is None:
+        return True
+    try:
+        return bool(pd.isna(v))
+    except (TypeError, ValueError):
+        return False
+
+
+def _as_int(v: Any) -> int | None:
+    """int for integral numbers or digit strings, else None (missing or invalid)."""
+    if _missing(v) or isinstance(v, bool):
+        return None
+    if isinstance(v, str):
+        v = v.strip()
+        return int(v) if v.isdigit() else None
+    try:
+        i = int(v)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return i if i == v else None
+
+
+def _mod11(values: Iterable[int], weights: Iterable[int]) -> int:
+    r = sum(v * w for v, w in zip(values, weights)) % 11
+    return 0 if r < 2 else 11 - r
+
+
+def _cols(columns: Mapping[str, str] | None) -> dict[str, str]:
+    return {**DEFAULT_COLUMNS, **(columns or {})}
+
+
+# ---------------------------------------------------------------- CNPJ / CPF
+def normalize_cnpj(value: Any) -> str:
+    """Strip '.', '/', '-' and whitespace and upper-case. Integers are zero-padded to 14."""
+    if _missing(value):
+        return ""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:014d}"
+    return re.sub(r"[./\-\s]", "", str(value)).upper()
+
+
+def cnpj_check_digits(base12: str) -> str:
+    """The two check digits of a 12-character CNPJ base (digits or A-Z)."""
+    if not isinstance(base12, str) or not re.fullmatch(r"[0-9A-Z]{12}", base12):
+        raise ValueError(f"base de CNPJ inválida: {base12!r} (esperados 12 caracteres 0-9 ou A-Z)")
+    values = [ord(c) - 48 for c in base12]
+    d1 = _mod11(values, _CNPJ_W1)
+    d2 = _mod11(values + [d1], _CNPJ_W2)
+    return f"{d1}{d2}"
+
+
+def is_valid_cnpj(value: Any) -> bool:
+    v = normalize_cnpj(value)
+    if not _CNPJ_RE.fullmatch(v) or len(set(v)) == 1:
+        return False
+    return cnpj_check_digits(v[:12]) == v[12:]
+
+
+def is_valid_cpf(value: Any) -> bool:
+    v = "" if _missing(value) else re.sub(r"[.\-\s]", "", str(value))
+    if not re.fullmatch(r"[0-9]{11}", v) or len(set(v)) == 1:
+        return False
+    digits = [int(c) for c in v]
+    d1 = _mod11(digits[:9], range(10, 1, -1))
+    d2 = _mod11(digits[:10], range(11, 1, -1))
+    return digits[9:] == [d1, d2]
+
+
+# ---------------------------------------------------------------- access key
+@dataclass(frozen=True)
+class AccessKey:
+    cuf: int
+    aamm: str
+    cnpj: str
+    model: int
+    series: int
+    number: int
+    tp_emis: int
+    cnf: str
+    dv: int
+
+    @property
+    def key(self) -> str:
+        return (f"{self.cuf:02d}{self.aamm}{self.cnpj}{self.model:02d}{self.series:03d}"
+                f"{self.number:09d}{self.tp_emis}{self.cnf}{self.dv}")
+
+
+def access_key_check_digit(first43: str) -> int:
+    """Módulo 11 over the first 43 characters, weights 2..9 from the right."""
+    if not isinstance(first43, str) or not _KEY43_RE.fullmatch(first43):
+        raise ValueError("início de chave de acesso inválido: esperados 43 caracteres "
+                         "(dígitos; letras maiúsculas apenas no CNPJ)")
+    total = sum((ord(c) - 48) * (2 + i % 8) for i, c in enumerate(reversed(first43)))
+    r = total % 11
+    return 0 if r < 2 else 11 - r
+
+
+def _fixed(value: Any, width: int, name: str) -> str:
+    if isinstance(value, str) and value.isdigit() and len(value) <= width:
+        return value.zfill(width)
+    i = _as_int(value)
+    if i is None or i < 0 or i >= 10 ** width:
+        raise ValueError(f"{name} inválido para a chave de acesso: {value!r} (até {width} dígitos)")
+    return f"{i:0{width}d}"
+
+
+def build_access_key(cuf: int, aamm: str, cnpj: str, model: int, series: int, number: int,
+                     tp_emis: int, cnf: int | str) -> str:
+    """The 44-character key, zero padded, with its check digit."""
+    aamm_s = _fixed(aamm, 4, "AAMM")
+    if not 1 <= int(aamm_s[2:]) <= 12:
+        raise ValueError(f"AAMM inválido para a chave de acesso: {aamm!r} (mês deve ser 01 a 12)")
+    cnpj_s = normalize_cnpj(cnpj)
+    if not _CNPJ_RE.fullmatch(cnpj_s):
+        raise ValueError(f"CNPJ inválido para a chave de acesso: {cnpj!r}")
+    first43 = (_fixed(cuf, 2, "cUF") + aamm_s + cnpj_s + _fixed(model, 2, "modelo")
+               + _fixed(series, 3, "série") + _fixed(number, 9, "número")
+               + _fixed(tp_emis, 1, "tpEmis") + _fixed(cnf, 8, "cNF"))
+    return first43 + str(access_key_check_digit(first43))
+
+
+def parse_access_key(key: Any) -> AccessKey:
+    """Split a key into its parts; ``ValueError`` (pt-BR reason) if it is not a valid key."""
+    if _missing(key):
+        raise ValueError("chave de acesso ausente")
+    k = str(key).strip()
+    if len(k) != 44:
+        raise ValueError(f"chave de acesso deve ter 44 caracteres, tem {len(k)}")
+    if not _KEY44_RE.fullmatch(k):
+        raise ValueError("chave de acesso contém caracteres inválidos "
+                         "(só dígitos; letras maiúsculas apenas no CNPJ)")
+    dv = access_key_check_digit(k[:43])
+    if dv != int(k[43]):
+        raise ValueError(f"dígito verificador da chave de acesso inválido: esperado {dv}, encontrado {k[43]}")
+    return AccessKey(cuf=int(k[0:2]), aamm=k[2:6], cnpj=k[6:20], model=int(k[20:22]),
+                     series=int(k[22:25]), number=int(k[25:34]), tp_emis=int(k[34]),
+                     cnf=k[35:43], dv=dv)
+
+
+# ---------------------------------------------------------------- document checks
+def _normalized(df: pd.DataFrame, cols: Sequence[str], c: dict[str, str]) -> pd.DataFrame:
+    """Identity columns made comparable: CNPJ normalized, numeric parts as int (None if invalid)."""
+    ints = {c["model"], c["series"], c["number"], c["emission_type"]}
+    out = pd.DataFrame(index=range(len(df)))
+    for col in cols:
+        values = df[col].tolist()
+        if col == c["cnpj"]:
+            values = [normalize_cnpj(v) or None for v in values]
+        elif col in ints:
+            values = [_as_int(v) for v in values]
+        else:
+            values = [None if _missing(v) else v for v in values]
+        out[col] = pd.Series(values, dtype=object)
+    return out
+
+
+def _key_text(v: Any) -> str:
+    return "" if _missing(v) else str(v).strip()
+
+
+def _row_reasons(cnpj: str | None, model: int | None, series: int | None, number: int | None,
+                 tp: int | None, key: Any, nfe: set[int], nfce: set[int], cont: set[int]) -> list[str]:
+    reasons: list[str] = []
+    for name, v in (("CNPJ", cnpj), ("modelo", model), ("série", series), ("número", number), ("tpEmis", tp)):
+        if v is None:
+            reasons.append(f"{name} ausente ou inválido")
+    try:
+        k = parse_access_key(key)
+    except ValueError as e:
+        reasons.append(str(e))
+    else:
+        for name, in_key, in_row in (("CNPJ", k.cnpj, cnpj), ("modelo", k.model, model),
+                                     ("série", k.series, series), ("número", k.number, number),
+                                     ("tpEmis", k.tp_emis, tp)):
+            if in_row is not None and in_key != in_row:
+                reasons.append(f"{name} da chave ({in_key}) difere do documento ({in_row})")
+    if model == MODEL_NFE:
+        if tp in _NOT_FOR_NFE:
+            reasons.append(f"tpEmis {tp} não é permitido para NF-e (modelo 55)")
+        if series is not None and series not in nfe:
+            reasons.append(f"série {series} não é uma série de NF-e da loja")
+    elif model == MODEL_NFCE:
+        if tp in _NOT_FOR_NFCE:
+            reasons.append(f"tpEmis {tp} não é permitido para NFC-e (modelo 65)")
+        if series is not None:
+            if tp == TP_EMIS_OFFLINE and cont:
+                if series not in cont:
+                    reasons.append(f"série {series} não é uma série de contingência da loja")
+            elif series not in nfce:
+                reasons.append(f"série {series} não é uma série de NFC-e da loja")
+    elif model is not None:
+        reasons.append(f"modelo {model} não é NF-e (55) nem NFC-e (65)")
+    return reasons
+
+
+def check_documents(docs: pd.DataFrame, *, store_nfe_series: set[int], store_nfce_series: set[int],
+                    store_contingency_series: set[int], existing: pd.DataFrame | None = None,
+                    key_cols: Sequence[str] | None = None,
+                    columns: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """Documents of one store that must not be sent, as columns ``indice`` and ``motivo``.
+
+    ``key_cols`` are the columns identifying a document (default: the mapped cnpj, modelo,
+    serie, numero; add the tpEmis column where Ajuste SINIEF 19/19 makes it part of the
+    identity). ``existing`` holds the origin's documents with the same column names. An
+    identity held by a different key, in ``existing`` or elsewhere in ``docs``, is refused:
+    a number already transmitted must never be reused.
+    """
+    c = _cols(columns)
+    ident = list(key_cols) if key_cols is not None else [c["cnpj"], c["model"], c["series"], c["number"]]
+    n = _normalized(docs, list(dict.fromkeys(ident + [c["cnpj"], c["model"], c["series"],
+                                                      c["number"], c["emission_type"]])), c)
+    n["__key"] = [_key_text(v) for v in docs[c["key"]].tolist()]
+    n["__pos"] = range(len(docs))
+    nfe, nfce, cont = set(store_nfe_series), set(store_nfce_series), set(store_contingency_series)
+    reasons = [_row_reasons(*row, nfe, nfce, cont) for row in zip(
+        n[c["cnpj"]], n[c["model"]], n[c["series"]], n[c["number"]], n[c["emission_type"]], docs[c["key"]])]
+
+    keyed = n.dropna(subset=ident)
+    # Same identity, different keys within the batch.
+    if len(keyed):
+        n_keys = keyed.groupby(ident, dropna=False)["__key"].transform("nunique")
+        for pos in keyed.loc[n_keys > 1, "__pos"]:
+            reasons[pos].append("documento repetido no lote com chaves de acesso diferentes")
+    # Same identity already held by another document at the origin.
+    if existing is not None and len(existing) and len(keyed):
+        ex = _normalized(existing, ident, c)
+        ex["__ex_key"] = [_key_text(v) for v in existing[c["key"]].tolist()]
+        ex = ex.dropna(subset=ident)
+        hits = keyed[ident + ["__key", "__pos"]].merge(ex, on=ident)
+        hits = hits[hits["__key"] != hits["__ex_key"]]
+        for pos, grp in hits.groupby("__pos"):
+            others = ", ".join(sorted(set(grp["__ex_key"]) - {""})) or "sem chave"
+            reasons[pos].append(f"número já usado na origem por outro documento (chave {others})")
+
+    failing = [(docs.index[p], "; ".join(r)) for p, r in enumerate(reasons) if r]
+    return pd.DataFrame(failing, columns=["indice", "motivo"])
+
+
+# ---------------------------------------------------------------- gaps and contingency
+def number_gaps(numbers: Iterable[int]) -> list[tuple[int, int]]:
+    """Missing inclusive ranges between the smallest and largest of the distinct numbers."""
+    distinct = sorted({i for i in (_as_int(v) for v in numbers) if i is not None})
+    return [(a + 1, b - 1) for a, b in zip(distinct, distinct[1:]) if b - a > 1]
+
+
+def void_deadline(issued_at: date | datetime) -> date:
+    """10th day of the month after ``issued_at``'s month (last day to void a gap)."""
+    y, m = (issued_at.year + 1, 1) if issued_at.month == 12 else (issued_at.year, issued_at.month + 1)
+    return date(y, m, 10)
+
+
+_GAP_COLUMNS = ["cnpj", "modelo", "serie", "inicio", "fim", "quantidade", "prazo_inutilizacao", "dias_restantes"]
+
+
+def gap_report(docs: pd.DataFrame, today: date, columns: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """Gaps per CNPJ/model/series with their voiding deadline and the days left (negative: late).
+
+    Every document, cancelled ones included, consumes its number. The deadline follows from
+    the emission date of the document just before the gap (the earliest, if repeated).
+    """
+    c = _cols(columns)
+    group = [c["cnpj"], c["model"], c["series"]]
+    n = _normalized(docs, group + [c["number"]], c)
+    n["__at"] = pd.to_datetime(docs[c["issued_at"]]).tolist() if len(docs) else []
+    n = n.dropna(subset=group + [c["number"]])
+    rows = []
+    for (cnpj, model, series), grp in n.groupby(group, sort=True):
+        first_at = grp.groupby(c["number"])["__at"].min()
+        for start, end in number_gaps(grp[c["number"]]):
+            at = first_at.get(start - 1)
+            deadline = None if _missing(at) else void_deadline(at)
+            left = None if deadline is None else (deadline - today).days
+            rows.append([cnpj, model, series, start, end, end - start + 1, deadline, left])
+    out = pd.DataFrame(rows, columns=_GAP_COLUMNS)
+    out["dias_restantes"] = out["dias_restantes"].astype("Int64")
+    return out
+
+
+def _plain(text: Any) -> str:
+    text = unicodedata.normalize("NFKD", str(text).strip().lower())
+    return "".join(ch for ch in text if not unicodedata.combining(ch))
+
+
+def pending_contingency(docs: pd.DataFrame, now: datetime, columns: Mapping[str, str] | None = None,
+                        limit_hours: float = 24,
+                        pending_values: Iterable[str] = frozenset({"contingencia", "pendente"})) -> pd.DataFrame:
+    """Offline NFC-e (tpEmis 9) not yet transmitted, oldest first, with their age in hours.
+
+    Statuses compare case- and accent-insensitively. ``atrasado`` is True past
+    ``limit_hours``, and also when the emission time is unknown (cannot prove it is on time).
+    """
+    c = _cols(columns)
+    pending = {_plain(v) for v in pending_values}
+    tp = docs[c["emission_type"]].map(_as_int)
+    status = docs[c["status"]].map(lambda v: None if _missing(v) else _plain(v))
+    sel = docs[(tp == TP_EMIS_OFFLINE) & status.isin(pending)]
+    at = pd.to_datetime(sel[c["issued_at"]])
+    age = ((pd.Timestamp(now) - at).dt.total_seconds() / 3600).round(2)
+    out = pd.DataFrame({
+        "chave": sel[c["key"]].map(_key_text), "cnpj": sel[c["cnpj"]].map(normalize_cnpj),
+        "modelo": sel[c["model"]].map(_as_int), "serie": sel[c["series"]].map(_as_int),
+        "numero": sel[c["number"]].map(_as_int), "emitido_em": at,
+        "idade_horas": age.astype(float), "atrasado": (age > limit_hours) | age.isna(),
+    })
+    return out.sort_values("idade_horas", ascending=False, na_position="first").reset_index(drop=True)

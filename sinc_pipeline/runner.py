@@ -1,0 +1,86 @@
+"""Run a job in process against the persistent instance, one store per run.
+
+Used by the CLI (scripts, cron-less servers, tests). ``--set KEY=VALUE`` values go to every
+op of the job whose config has that field.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+from dagster import DagsterEventType, Definitions, JobDefinition
+
+from .errors import SincError
+
+
+@dataclass
+class RunSummary:
+    store: str | None
+    job: str
+    run_id: str
+    success: bool
+    assets: dict[str, dict] = field(default_factory=dict)
+    checks: dict[str, dict] = field(default_factory=dict)
+    error: str | None = None
+
+    def as_dict(self) -> dict:
+        return {"loja": self.store, "job": self.job, "run_id": self.run_id, "sucesso": self.success,
+                "ativos": self.assets, "verificacoes": self.checks, "erro": self.error}
+
+
+def parse_sets(sets: list[str]) -> dict[str, Any]:
+    out = {}
+    for item in sets:
+        if "=" not in item:
+            raise SincError(f"--set: valor {item!r} inválido. Dica: use CHAVE=VALOR, ex.: --set modo=completa")
+        k, v = item.split("=", 1)
+        out[k.strip()] = yaml.safe_load(v)
+    return out
+
+
+def run_config_for(job: JobDefinition, values: dict[str, Any]) -> dict:
+    if not values:
+        return {}
+    ops: dict[str, dict] = {}
+    used = set()
+    for node in job.graph.node_dict.values():
+        schema = node.definition.config_schema
+        fields = getattr(getattr(schema, "config_type", None), "fields", None) or {}
+        chosen = {k: v for k, v in values.items() if k in fields}
+        if chosen:
+            ops[node.name] = {"config": chosen}
+            used |= set(chosen)
+    unknown = set(values) - used
+    if unknown:
+        raise SincError(f"--set: opção(ões) {sorted(unknown)} não existem no job {job.name}. "
+                        "Dica: veja as opções do launchpad desse job no README.")
+    return {"ops": ops}
+
+
+def _value(v) -> Any:
+    return getattr(v, "value", v)
+
+
+def run_job(defs: Definitions, job_name: str, store: str | None, sets: dict[str, Any], instance) -> RunSummary:
+    try:
+        job = defs.resolve_job_def(job_name)
+    except Exception:
+        names = sorted(j.name for j in defs.resolve_all_job_defs() if not j.name.startswith("__"))
+        raise SincError(f"Job {job_name!r} não existe. Dica: use um de: {', '.join(names)}") from None
+    run_config = run_config_for(job, sets)
+    result = job.execute_in_process(run_config=run_config, instance=instance, partition_key=store,
+                                    raise_on_error=False, tags={"sinc/origem_execucao": "cli"})
+    summary = RunSummary(store, job_name, result.run_id, result.success)
+    for ev in result.get_asset_materialization_events():
+        mat = ev.asset_materialization
+        summary.assets[mat.asset_key.to_user_string()] = {k: _value(v) for k, v in mat.metadata.items()}
+    for ev in result.all_events:
+        if ev.event_type == DagsterEventType.ASSET_CHECK_EVALUATION:
+            data = ev.event_specific_data
+            summary.checks[f"{data.asset_key.to_user_string()}:{data.check_name}"] = {"passou": data.passed}
+        if ev.event_type == DagsterEventType.STEP_FAILURE and summary.error is None:
+            err = ev.event_specific_data.error
+            summary.error = (getattr(ev.event_specific_data, "user_failure_data", None) and
+                             ev.event_specific_data.user_failure_data.description) or (err.message if err else None)
+    return summary

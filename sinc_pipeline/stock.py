@@ -1,0 +1,130 @@
+"""Stock alignment between a store and the origin ("Alinhar Estoque"), as pure functions.
+
+``stock_divergences`` compares quantities per key with exact decimals (0.001 kg stays
+0.001), ``divergence_summary`` condenses them for the back office, and ``plan_adjustments``
+turns them into adjustment movements for the store: each carries the quantity that was
+read (the condition of a conditional UPDATE), a reason and the run id, so history is
+corrected by recorded adjustments, never rewritten silently.
+
+Local sales not yet sent must be sent (or counted) before comparing, otherwise their items
+count twice.
+"""
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import pandas as pd
+
+SITUATIONS = ("divergente", "somente_loja", "somente_origem")
+_ZERO = Decimal(0)
+
+
+def to_decimal(value: Any) -> Decimal | None:
+    """Exact Decimal for a quantity; None when missing. Floats go through their shortest repr."""
+    if isinstance(value, Decimal):
+        return None if value.is_nan() else value
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if hasattr(value, "item"):          # numpy scalar -> Python scalar
+        value = value.item()
+    if isinstance(value, bool):
+        raise ValueError(f"quantidade inválida: {value!r}")
+    if isinstance(value, int):
+        return Decimal(value)
+    if isinstance(value, float):
+        return None if math.isnan(value) else Decimal(repr(value))
+    try:
+        return Decimal(str(value).strip())
+    except InvalidOperation:
+        raise ValueError(f"quantidade inválida: {value!r}") from None
+
+
+def _fmt(d: Decimal | None) -> str:
+    return "" if d is None else format(d, "f")
+
+
+def _check_key(df: pd.DataFrame, key: list[str], side: str) -> None:
+    if df[key].isna().any(axis=None):
+        raise ValueError(f"estoque da {side}: chave {key} com valores nulos")
+    dup = df.duplicated(subset=key, keep=False)
+    if dup.any():
+        sample = df.loc[dup, key].head(5).to_dict("records")
+        raise ValueError(f"estoque da {side}: chave {key} repetida, por exemplo {sample}")
+
+
+def stock_divergences(store: pd.DataFrame, origin: pd.DataFrame, key: list[str], quantity: str) -> pd.DataFrame:
+    """Rows whose quantity differs between store and origin, largest absolute difference first.
+
+    Columns: the key, ``quantidade_loja``, ``quantidade_origem`` (Decimal or None when the
+    row is missing on that side), ``diferenca`` (origem - loja, missing counts as 0) and
+    ``situacao``. A row present on one side only with quantity 0 is no divergence.
+    """
+    key = list(key)
+    _check_key(store, key, "loja")
+    _check_key(origin, key, "origem")
+    s = store[key + [quantity]].rename(columns={quantity: "quantidade_loja"})
+    o = origin[key + [quantity]].rename(columns={quantity: "quantidade_origem"})
+    m = s.merge(o, on=key, how="outer", indicator="__lado")
+    loja = [to_decimal(v) for v in m["quantidade_loja"].tolist()]
+    origem = [to_decimal(v) for v in m["quantidade_origem"].tolist()]
+    situ = m["__lado"].map({"both": "divergente", "left_only": "somente_loja", "right_only": "somente_origem"})
+    out = m[key].copy()
+    out["quantidade_loja"] = pd.Series(loja, index=m.index, dtype=object)
+    out["quantidade_origem"] = pd.Series(origem, index=m.index, dtype=object)
+    out["diferenca"] = pd.Series([(b or _ZERO) - (a or _ZERO) for a, b in zip(loja, origem)],
+                                 index=m.index, dtype=object)
+    out["situacao"] = situ.astype(object)
+    out = out.loc[out["diferenca"].map(lambda d: d != 0).astype(bool)]
+    order = sorted(range(len(out)), key=lambda i: -abs(out["diferenca"].iat[i]))
+    return out.iloc[order].reset_index(drop=True)
+
+
+def divergence_summary(div: pd.DataFrame, top: int = 20) -> dict:
+    """Count, sum of absolute differences (exact, as text) and a Markdown table of the ``top`` largest."""
+    total = sum((abs(d) for d in div["diferenca"] if d is not None), _ZERO)
+    if len(div) == 0:
+        markdown = "Nenhuma divergência de estoque."
+    else:
+        order = sorted(range(len(div)), key=lambda i: -abs(div["diferenca"].iat[i] or _ZERO))
+        shown = div.iloc[order[:top]].copy()
+        for col in ("quantidade_loja", "quantidade_origem", "diferenca"):
+            shown[col] = [_fmt(v) for v in shown[col]]
+        markdown = shown.to_markdown(index=False, disable_numparse=True)
+    return {"quantidade": len(div), "soma_abs_diferencas": _fmt(total), "markdown": markdown}
+
+
+_PLAN_COLUMNS = ["operacao", "quantidade_anterior", "quantidade_nova", "diferenca", "motivo", "run_id", "ajustado_em"]
+
+
+def plan_adjustments(div: pd.DataFrame, key: list[str], *, run_id: str, now: datetime,
+                     reason: str = "alinhamento com origem") -> pd.DataFrame:
+    """One adjustment per divergence, bringing the store to the origin's quantity.
+
+    "divergente" -> update to the origin's quantity; "somente_loja" -> update to 0 (the row
+    is kept, history is not deleted); "somente_origem" -> insert (``quantidade_anterior``
+    None). ``quantidade_anterior`` is the store quantity that was read: apply each update
+    only where the store still holds it.
+    """
+    key = list(key)
+    rows = []
+    for rec in div.to_dict("records"):
+        situ = rec["situacao"]
+        before = to_decimal(rec["quantidade_loja"])
+        if situ == "divergente":
+            op, after = "update", to_decimal(rec["quantidade_origem"])
+        elif situ == "somente_loja":
+            op, after = "update", _ZERO
+        elif situ == "somente_origem":
+            op, before, after = "insert", None, to_decimal(rec["quantidade_origem"])
+        else:
+            raise ValueError(f"situação desconhecida: {situ!r} (esperado um de {', '.join(SITUATIONS)})")
+        after = after if after is not None else _ZERO
+        rows.append([rec[k] for k in key]
+                    + [op, before, after, after - (before or _ZERO), reason, run_id, now])
+    out = pd.DataFrame(rows, columns=key + _PLAN_COLUMNS)
+    for col in ("quantidade_anterior", "quantidade_nova", "diferenca"):
+        out[col] = out[col].astype(object)
+    return out

@@ -1,0 +1,227 @@
+"""One sync unit for one store, without Dagster: read -> map -> diff -> write -> report.
+
+A unit is a group of tables (or a lone table) of one direction. Its changes are applied on
+the target in ONE transaction together with the cursor positions, so the unit reaches the
+other side whole or not at all, and a crashed run is simply run again.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from .checksum import table_checksum
+from .config import Settings, StoreConfig, TableConfig
+from .db import connect
+from .diff import Changes, assert_unique, diff_tables
+from .reader import read_table, select_sql
+from .schema import TablePlan, resolve_plan
+from .state import ensure_state_table, get_cursor, lookback, set_cursor
+from .writer import Hook, Target, apply
+
+KEY_CHUNK = 500
+
+
+@dataclass
+class TableResult:
+    table: str
+    direction: str
+    store: str
+    mode: str
+    compared: int = 0
+    inserted: int = 0
+    updated: int = 0
+    deleted: int = 0
+    duration_s: float = 0.0
+    cursor: str | None = None
+
+    @property
+    def changed(self) -> int:
+        return self.inserted + self.updated + self.deleted
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Side:
+    """One side of a table, in the logical compare space."""
+    conn: Connection
+    table: sa.Table
+    physical: dict[str, str]
+    filters: dict                       # logical -> value
+    schema: pa.Schema
+    key: list[str]
+    label: str
+    chunk: int = 50_000
+
+    def select(self, columns: Sequence[str] | None = None, extra=None) -> sa.Select:
+        return select_sql(self.table, self.physical, columns or self.schema.names, self.filters, extra)
+
+    def read(self, columns: Sequence[str] | None = None, extra=None) -> pa.Table:
+        schema = self.schema if columns is None else pa.schema([self.schema.field(c) for c in columns])
+        return read_table(self.conn, self.select(columns, extra), schema, self.chunk)
+
+    def col(self, logical: str):
+        return self.table.c[self.physical[logical]]
+
+    def read_keys_in(self, keys: pa.Table) -> pa.Table:
+        """The rows whose key is in ``keys`` (looked up in chunks of bound parameters)."""
+        parts = [self.read(extra=sa.false())]
+        rows = keys.to_pylist()
+        cols = [self.col(k) for k in self.key]
+        for i in range(0, len(rows), KEY_CHUNK):
+            chunk = rows[i:i + KEY_CHUNK]
+            if len(cols) == 1:
+                cond = cols[0].in_([r[self.key[0]] for r in chunk])
+            else:
+                cond = sa.tuple_(*cols).in_([tuple(r[k] for k in self.key) for r in chunk])
+            parts.append(self.read(extra=cond))
+        return pa.concat_tables(parts)
+
+
+def _sides(plan: TablePlan, direction: str, src: Connection, tgt: Connection, chunk: int) -> tuple[Side, Side]:
+    m = plan.mapping
+    cols = m.store_columns
+    schema = pa.schema([plan.schema.field(c) for c in cols])
+    origin_conn, store_conn = (src, tgt) if direction == "receive" else (tgt, src)
+    origin = Side(origin_conn, plan.origin, {c: c for c in m.columns}, plan.origin_filter, schema, m.store_key,
+                  "origem", chunk)
+    store = Side(store_conn, plan.store, m.physical, plan.store_filter, schema, m.store_key, "loja", chunk)
+    return (origin, store) if direction == "receive" else (store, origin)
+
+
+def _target(plan: TablePlan, direction: str) -> Target:
+    m = plan.mapping
+    if direction == "receive":
+        return Target(plan.store, m.physical, m.store_key,
+                      {m.physical[c]: v for c, v in plan.store_filter.items()}, {})
+    ident = {c: c for c in m.columns}
+    return Target(plan.origin, ident, m.store_key, dict(plan.origin_filter), dict(m.constants))
+
+
+def _where(side: Side, table: str) -> str:
+    return f"{side.label} tabela {side.table.name!r} ({table})"
+
+
+def compute_changes(plan: TablePlan, source: Side, target: Side, position) -> tuple[Changes, int, object]:
+    """Changes that make target equal source, the number of rows compared and the new cursor."""
+    cfg = plan.config
+    key = source.key
+    propagate = cfg.delete_policy == "propagate"
+    if cfg.cursor is None or position is None:
+        s, t = source.read(), target.read()
+        assert_unique(s, key, _where(source, cfg.name))
+        assert_unique(t, key, _where(target, cfg.name))
+        changes = diff_tables(s, t, key)
+        if not propagate:
+            changes.deletes = changes.deletes.slice(0, 0)
+        new_pos = _max(s, cfg.cursor) if cfg.cursor else None
+        return changes, s.num_rows, new_pos if new_pos is not None else position
+    cur = source.col(cfg.cursor)
+    s = source.read(extra=sa.or_(cur >= lookback(position, cfg.cursor_lookback), cur.is_(None)))
+    assert_unique(s, key, _where(source, cfg.name))
+    t = target.read_keys_in(s.select(key))
+    changes = diff_tables(s, t, key)
+    if propagate:
+        sk, tk = source.read(key), target.read(key)
+        changes.deletes = diff_tables(sk, tk, key).deletes
+    else:
+        changes.deletes = changes.deletes.slice(0, 0)
+    new_pos = _max(s, cfg.cursor)
+    if new_pos is None or (position is not None and new_pos < position):
+        new_pos = position
+    return changes, s.num_rows, new_pos
+
+
+def _max(table: pa.Table, column: str):
+    if table.num_rows == 0:
+        return None
+    return pc.max(table.column(column)).as_py()
+
+
+def _roles(store: StoreConfig, settings: Settings, direction: str) -> tuple[tuple[str, str], tuple[str, str]]:
+    origin = (settings.origin.url, "de origem")
+    local = (store.url, f"da loja {store.id}")
+    return (origin, local) if direction == "receive" else (local, origin)
+
+
+def sync_unit(settings: Settings, store_id: str, unit: list[TableConfig], *, run_id: str | None = None,
+              hook: Hook = None) -> list[TableResult]:
+    """Sync one unit for one store; returns one result per table."""
+    store = settings.store(store_id)
+    direction = unit[0].direction
+    (src_url, src_role), (tgt_url, tgt_role) = _roles(store, settings, direction)
+    with connect(tgt_url, tgt_role) as conn:
+        ensure_state_table(conn)
+    started = time.perf_counter()
+    results: list[TableResult] = []
+    with connect(src_url, src_role, snapshot=True) as src, connect(tgt_url, tgt_role, write=True) as tgt:
+        origin_conn, store_conn = (src, tgt) if direction == "receive" else (tgt, src)
+        plans = [resolve_plan(t, store, origin_conn, settings.origin.url, store_conn, store.url) for t in unit]
+        items = []
+        for plan in plans:
+            t0 = time.perf_counter()
+            source, target = _sides(plan, direction, src, tgt, settings.chunk_size)
+            position = get_cursor(tgt, store.id, plan.config.name, direction) if plan.config.cursor else None
+            changes, compared, new_pos = compute_changes(plan, source, target, position)
+            items.append((_target(plan, direction), changes))
+            results.append(TableResult(plan.config.name, direction, store.id,
+                                       "cursor" if plan.config.cursor else "diff", compared,
+                                       cursor=None if new_pos is None else str(new_pos),
+                                       duration_s=time.perf_counter() - t0))
+            results[-1]._new_pos = new_pos  # type: ignore[attr-defined]
+        t0 = time.perf_counter()
+        counts = apply(tgt, items, hook)
+        for plan, r in zip(plans, results):
+            if plan.config.cursor:
+                set_cursor(tgt, store.id, plan.config.name, direction, r._new_pos, run_id)  # type: ignore[attr-defined]
+        apply_s = time.perf_counter() - t0
+    for r, c in zip(results, counts):
+        r.inserted, r.updated, r.deleted = c["inserted"], c["updated"], c["deleted"]
+        r.duration_s = round(r.duration_s + apply_s / len(results), 4)
+    del started
+    return results
+
+
+@dataclass
+class Agreement:
+    table: str
+    passed: bool
+    source_rows: int
+    target_rows: int
+    source_checksum: str
+    target_checksum: str
+    detail: dict = field(default_factory=dict)
+
+
+def verify_table(settings: Settings, store_id: str, table: TableConfig) -> Agreement:
+    """Do both sides agree for this store? Row count and content checksum over the synced columns.
+
+    With ``deletes: ignore`` the target may keep rows the source no longer has: then every
+    source row must be present and equal at the target.
+    """
+    store = settings.store(store_id)
+    direction = table.direction
+    (src_url, src_role), (tgt_url, tgt_role) = _roles(store, settings, direction)
+    with connect(src_url, src_role, snapshot=True) as src, connect(tgt_url, tgt_role, snapshot=True) as tgt:
+        origin_conn, store_conn = (src, tgt) if direction == "receive" else (tgt, src)
+        plan = resolve_plan(table, store, origin_conn, settings.origin.url, store_conn, store.url)
+        source, target = _sides(plan, direction, src, tgt, settings.chunk_size)
+        s, t = source.read(), target.read()
+    sr, sc = table_checksum(s)
+    tr, tc = table_checksum(t)
+    if table.delete_policy == "propagate":
+        passed = sr == tr and sc == tc
+        detail = {}
+    else:
+        ch = diff_tables(s, t, source.key)
+        passed = not ch.inserts.num_rows and not ch.updates.num_rows
+        detail = {"ausentes_no_destino": ch.inserts.num_rows, "diferentes": ch.updates.num_rows,
+                  "somente_no_destino": ch.deletes.num_rows}
+    return Agreement(table.name, passed, sr, tr, sc, tc, detail)

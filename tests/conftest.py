@@ -1,0 +1,72 @@
+"""Real databases in temporary places: SQLite files, PostgreSQL and MariaDB databases.
+
+``make_db("postgresql")`` returns the URL of a fresh, empty database that is dropped after the
+test. Outside CI a server that is down skips the tests that need it; with CI=true it fails.
+"""
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+import sqlalchemy as sa
+
+from sinc_pipeline.db import dispose_all
+
+PG_ADMIN = os.environ.get("SINC_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+MARIA_ADMIN = os.environ.get("SINC_TEST_MARIADB", "mysql+pymysql://root@127.0.0.1:3306/")
+ENGINES = ["sqlite", "postgresql", "mariadb"]
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def _unavailable(name: str, err: Exception):
+    msg = f"{name} indisponível para os testes: {err}"
+    if IN_CI:
+        pytest.fail(msg + " (CI=true: banco ausente é falha, não skip)")
+    pytest.skip(msg)
+
+
+class DbFactory:
+    def __init__(self, tmp_path):
+        self.tmp_path = tmp_path
+        self.cleanup: list = []
+
+    def __call__(self, engine: str, name: str | None = None) -> str:
+        name = name or f"sinc_t_{uuid.uuid4().hex[:10]}"
+        if engine == "sqlite":
+            return f"sqlite:///{self.tmp_path / (name + '.db')}"
+        if engine == "postgresql":
+            admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+            try:
+                with admin.connect() as c:
+                    c.exec_driver_sql(f'CREATE DATABASE "{name}"')
+            except sa.exc.OperationalError as err:
+                _unavailable("PostgreSQL", err)
+            self.cleanup.append((admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            return sa.make_url(PG_ADMIN).set(database=name).render_as_string(hide_password=False)
+        if engine == "mariadb":
+            admin = sa.create_engine(MARIA_ADMIN, isolation_level="AUTOCOMMIT")
+            try:
+                with admin.connect() as c:
+                    c.exec_driver_sql(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin")
+            except sa.exc.OperationalError as err:
+                _unavailable("MariaDB", err)
+            self.cleanup.append((admin, f"DROP DATABASE IF EXISTS `{name}`"))
+            return sa.make_url(MARIA_ADMIN).set(database=name).render_as_string(hide_password=False)
+        raise ValueError(engine)
+
+    def close(self):
+        dispose_all()
+        for admin, sql in self.cleanup:
+            try:
+                with admin.connect() as c:
+                    c.exec_driver_sql(sql)
+            finally:
+                admin.dispose()
+
+
+@pytest.fixture
+def make_db(tmp_path):
+    f = DbFactory(tmp_path)
+    yield f
+    f.close()
