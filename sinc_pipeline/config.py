@@ -250,11 +250,32 @@ def parse_settings(raw: Any, source: str = "configuração") -> Settings:
     try:
         settings = Settings.model_validate(raw)
     except ValidationError as err:
-        raise ConfigError(problems + _pydantic_problems(err), source) from None
+        problems += _pydantic_problems(err)
+        partial = _partial(raw)
+        problems += [p for p in semantic_problems(partial) if p not in problems]
+        raise ConfigError(problems, source) from None
     problems += semantic_problems(settings)
     if problems:
         raise ConfigError(problems, source)
     return settings
+
+
+def _valid_or_none(model: type[BaseModel], value: Any):
+    try:
+        return model.model_validate(value)
+    except ValidationError:
+        return None
+
+
+def _partial(raw: dict) -> Settings:
+    """The parts of a broken config that do parse (None where an item does not), for more checks."""
+    stores = raw.get("stores") if isinstance(raw.get("stores"), list) else []
+    tables = raw.get("tables") if isinstance(raw.get("tables"), list) else []
+    return Settings.model_construct(
+        origin=_valid_or_none(DatabaseConfig, raw.get("origin")),
+        stores=[_valid_or_none(StoreConfig, x) for x in stores],
+        tables=[_valid_or_none(TableConfig, x) for x in tables],
+    )
 
 
 def load_settings(path: str | os.PathLike | None = None) -> Settings:
@@ -297,10 +318,13 @@ def _check_ident(path: str, name: str, problems: list[str]) -> None:
 
 def semantic_problems(s: Settings) -> list[str]:
     p: list[str] = []
-    _check_url("origin.url", s.origin.url, p)
+    if s.origin is not None:
+        _check_url("origin.url", s.origin.url, p)
 
     seen_ids: dict[str, int] = {}
     for i, st in enumerate(s.stores):
+        if st is None:
+            continue
         base = f"stores[{i}]"
         if not STORE_ID.match(st.id):
             p.append(_problem(f"{base}.id", st.id, "identificador de loja inválido (é a chave de partição no Dagster)",
@@ -327,6 +351,8 @@ def semantic_problems(s: Settings) -> list[str]:
     nfce_owner: dict[tuple[str, int], tuple[int, str]] = {}
     nfe_owner: dict[tuple[str, int], int] = {}
     for i, st in enumerate(s.stores):
+        if st is None:
+            continue
         for field, value in (("nfce_series", st.nfce_series), ("contingency_series", st.contingency_series)):
             if value is None:
                 continue
@@ -351,6 +377,8 @@ def semantic_problems(s: Settings) -> list[str]:
     groups: dict[str, str] = {}
     any_scoped = False
     for i, t in enumerate(s.tables):
+        if t is None:
+            continue
         base = f"tables[{i}]"
         _check_ident(f"{base}.name", t.name, p)
         if t.store_table is not None:
@@ -390,10 +418,12 @@ def semantic_problems(s: Settings) -> list[str]:
             groups.setdefault(t.group, t.direction)
         any_scoped = any_scoped or t.scoped
     if any_scoped:
-        filter_cols = {tuple(sorted(st.filter)) for st in s.stores}
+        filter_cols = {tuple(sorted(st.filter)) for st in s.stores if st is not None}
         for i, st in enumerate(s.stores):
+            if st is None:
+                continue
             if not st.filter:
-                scoped = [t.name for t in s.tables if t.scoped]
+                scoped = [t.name for t in s.tables if t is not None and t.scoped]
                 p.append(_problem(f"stores[{i}].filter", st.filter,
                                   f"filtro vazio, mas há tabelas escopadas ({', '.join(scoped)})",
                                   "informe as colunas que selecionam as linhas da loja, ex.: {loja_id: 1}"))
@@ -402,6 +432,8 @@ def semantic_problems(s: Settings) -> list[str]:
                               "todas as lojas devem filtrar pelas mesmas colunas, ex.: loja_id"))
         values: dict[tuple, str] = {}
         for i, st in enumerate(s.stores):
+            if st is None:
+                continue
             v = tuple(sorted(st.filter.items()))
             if v and v in values:
                 p.append(_problem(f"stores[{i}].filter", st.filter, f"mesmo filtro da loja {values[v]}",

@@ -219,10 +219,6 @@ tables:                  # in dependency order (parents first)
   - name: clientes
     direction: receive
     key: [id]
-  - name: estoque
-    direction: receive
-    key: [loja_id, produto_id]
-    scoped: true
   - name: vendas
     direction: send
     key: [loja_id, id]

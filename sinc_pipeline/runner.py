@@ -62,18 +62,20 @@ def _value(v) -> Any:
     return getattr(v, "value", v)
 
 
-def run_job(defs: Definitions, job_name: str, store: str | None, sets: dict[str, Any], instance) -> RunSummary:
+def run_job(defs: Definitions, job_name: str, store: str | None, sets: dict[str, Any], instance,
+            log_level: str = "WARNING") -> RunSummary:
     try:
         job = defs.resolve_job_def(job_name)
     except Exception:
         names = sorted(j.name for j in defs.resolve_all_job_defs() if not j.name.startswith("__"))
         raise SincError(f"Job {job_name!r} não existe. Dica: use um de: {', '.join(names)}") from None
     run_config = run_config_for(job, sets)
+    run_config["loggers"] = {"console": {"config": {"log_level": log_level}}}
     result = job.execute_in_process(run_config=run_config, instance=instance, partition_key=store,
                                     raise_on_error=False, tags={"sinc/origem_execucao": "cli"})
     summary = RunSummary(store, job_name, result.run_id, result.success)
     for ev in result.get_asset_materialization_events():
-        mat = ev.asset_materialization
+        mat = ev.event_specific_data.materialization
         summary.assets[mat.asset_key.to_user_string()] = {k: _value(v) for k, v in mat.metadata.items()}
     for ev in result.all_events:
         if ev.event_type == DagsterEventType.ASSET_CHECK_EVALUATION:

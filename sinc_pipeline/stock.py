@@ -90,7 +90,7 @@ def divergence_summary(div: pd.DataFrame, top: int = 20) -> dict:
     else:
         order = sorted(range(len(div)), key=lambda i: -abs(div["diferenca"].iat[i] or _ZERO))
         shown = div.iloc[order[:top]].copy()
-        for col in ("quantidade_loja", "quantidade_origem", "diferenca"):
+        for col in {"quantidade_loja", "quantidade_origem", "diferenca"} & set(shown.columns):
             shown[col] = [_fmt(v) for v in shown[col]]
         markdown = shown.to_markdown(index=False, disable_numparse=True)
     return {"quantidade": len(div), "soma_abs_diferencas": _fmt(total), "markdown": markdown}

@@ -73,9 +73,9 @@ def _interval_schedule(settings: Settings, name: str, job_name: str, minutes: in
 def build_schedules(settings: Settings) -> list:
     send, recv = settings.intervals.send_minutes, settings.intervals.receive_minutes
     return [
-        _interval_schedule(settings, "enviar_dados_agendado", "enviar_dados", send, DefaultScheduleStatus.RUNNING,
+        _interval_schedule(settings, "enviar_dados", "enviar_dados", send, DefaultScheduleStatus.RUNNING,
                            f"Intervalo Enviar: envia os dados locais de cada loja a cada {send} min."),
-        _interval_schedule(settings, "receber_dados_agendado", "receber_dados", recv, DefaultScheduleStatus.RUNNING,
+        _interval_schedule(settings, "receber_dados", "receber_dados", recv, DefaultScheduleStatus.RUNNING,
                            f"Intervalo Receber: recebe os dados da origem em cada loja a cada {recv} min."),
         _interval_schedule(settings, "atualizacao_automatica_5min", "forcar_atualizacao", 5,
                            DefaultScheduleStatus.STOPPED,

@@ -6,7 +6,6 @@ the send units, so ``forcar_atualizacao`` sends first, then receives. Each mater
 reports rows compared/inserted/updated/deleted, duration and cursor; an asset check per table
 confirms both sides agree for that store (row count and content checksum).
 """
-from __future__ import annotations
 
 from dagster import (AssetCheckResult, AssetCheckSpec, AssetDep, AssetExecutionContext, AssetKey, AssetSpec,
                      Failure, MaterializeResult, multi_asset)

@@ -1,0 +1,129 @@
+"""Config validation: every error names the field path, the value and a hint; all reported at once."""
+from __future__ import annotations
+
+import copy
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from sinc_pipeline.config import load_settings, parse_settings
+from sinc_pipeline.errors import ConfigError
+
+BASE = yaml.safe_load("""
+origin: {url: "sqlite:///data/demo/origem.db"}
+intervals: {send_minutes: 5, receive_minutes: 7}
+stores:
+  - {id: loja_01, url: "sqlite:///data/demo/loja_01.db", filter: {loja_id: 1}, cnpj: "11222333000181",
+     nfe_series: 1, nfce_series: 11, contingency_series: 21}
+  - {id: loja_02, url: "sqlite:///data/demo/loja_02.db", filter: {loja_id: 2}, cnpj: "11.222.333/0001-81",
+     nfe_series: 2, nfce_series: 12, contingency_series: 22}
+tables:
+  - {name: produtos, direction: receive, key: [id], store_table: produto, columns: {preco: preco_venda},
+     exclude: [custo], cursor: atualizado_em}
+  - {name: vendas, direction: send, key: [loja_id, id], scoped: true, group: venda}
+""")
+
+
+def with_(path: str, value):
+    raw = copy.deepcopy(BASE)
+    node = raw
+    parts = path.split(".")
+    for p in parts[:-1]:
+        node = node[int(p)] if p.isdigit() else node[p]
+    last = parts[-1]
+    if value is KeyError:
+        del node[int(last) if last.isdigit() else last]
+    else:
+        node[int(last) if last.isdigit() else last] = value
+    return raw
+
+
+def problems(raw) -> list[str]:
+    with pytest.raises(ConfigError) as err:
+        parse_settings(raw)
+    return err.value.problems
+
+
+def test_valid_config_parses_with_defaults():
+    s = parse_settings(copy.deepcopy(BASE))
+    assert s.stores[1].cnpj == "11222333000181"
+    assert s.table("produtos").delete_policy == "propagate"
+    assert s.table("vendas").delete_policy == "ignore"
+    assert s.table("produtos").target_name == "produto"
+    assert [[t.name for t in u] for u in s.units("send")] == [["vendas"]]
+
+
+@pytest.mark.parametrize("path,value,field,words", [
+    ("intervals.send_minutes", 0, "intervals.send_minutes", "1 a 1440"),
+    ("intervals.receive_minutes", 1441, "intervals.receive_minutes", "1 a 1440"),
+    ("intervals.receive_minutes", 2.5, "intervals.receive_minutes", "inteiro"),
+    ("stores.0.nfce_series", 890, "stores[0].nfce_series", "889"),
+    ("stores.0.nfe_series", -1, "stores[0].nfe_series", "0"),
+    ("stores.1.nfce_series", 11, "stores[1].nfce_series", "loja_01"),
+    ("stores.1.contingency_series", 11, "stores[1].contingency_series", "loja_01"),
+    ("stores.0.contingency_series", 11, "stores[0].contingency_series", "NFC-e"),
+    ("stores.1.nfe_series", 1, "stores[1].nfe_series", "loja_01"),
+    ("stores.0.cnpj", "11222333000182", "stores[0].cnpj", "CNPJ"),
+    ("stores.1.id", "loja_01", "stores[1].id", "repetido"),
+    ("stores.1.id", "loja 02", "stores[1].id", "partição"),
+    ("stores.0.url", "nada disso", "stores[0].url", "URL"),
+    ("tables.0.key", [], "tables[0].key", "chave"),
+    ("tables.0.name", "produtos; drop table x", "tables[0].name", "inválido"),
+    ("tables.0.columns", {"preco": "preco venda"}, "tables[0].columns.preco", "inválido"),
+    ("tables.1.scoped", False, "tables[1].scoped", "escopada"),
+    ("stores.1.filter", {}, "stores[1].filter", "escopadas"),
+    ("tables.0.direction", "both", "tables[0].direction", "receive"),
+    ("tables.0.colunas", {}, "tables[0].colunas", "desconhecido"),
+    ("origin", KeyError, "origin", "obrigatório"),
+])
+def test_each_error_names_field_value_and_hint(path, value, field, words):
+    found = problems(with_(path, value))
+    assert any(p.startswith(field + ":") and words in p and "Dica:" in p for p in found), found
+
+
+def test_same_series_allowed_on_other_cnpj_and_across_models():
+    raw = with_("stores.1.cnpj", "11222333000262")
+    raw["stores"][1]["nfce_series"] = 11
+    raw["stores"][1]["contingency_series"] = 21
+    raw["stores"][1]["nfe_series"] = 11  # NF-e 11 and NFC-e 11 coexist
+    assert parse_settings(raw).stores[1].nfce_series == 11
+
+
+def test_alphanumeric_cnpj_accepted():
+    assert parse_settings(with_("stores.0.cnpj", "12ABC34501DE35")).stores[0].cnpj == "12ABC34501DE35"
+
+
+def test_all_problems_reported_at_once():
+    raw = with_("intervals.send_minutes", 0)
+    raw["stores"][0]["cnpj"] = "123"
+    raw["tables"][0]["key"] = []
+    assert len(problems(raw)) >= 3
+
+
+def test_env_vars_expanded_and_missing_ones_named(monkeypatch):
+    monkeypatch.setenv("SENHA_LOJA", "xyz")
+    s = parse_settings(with_("stores.0.url", "postgresql://sinc:${SENHA_LOJA}@db/loja"))
+    assert "xyz" in s.stores[0].url
+    monkeypatch.delenv("SENHA_LOJA")
+    found = problems(with_("stores.0.url", "postgresql://sinc:${SENHA_LOJA}@db/loja"))
+    assert any("SENHA_LOJA" in p and p.startswith("stores[0].url") for p in found)
+
+
+def test_load_settings_reports_yaml_line(tmp_path):
+    f = tmp_path / "sinc.yaml"
+    f.write_text("origin:\n  url: [unclosed\nstores: []\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        load_settings(f)
+    assert "linha" in str(err.value) and str(f) in str(err.value)
+
+
+def test_check_command_exit_codes(tmp_path):
+    good, bad = tmp_path / "good.yaml", tmp_path / "bad.yaml"
+    good.write_text(yaml.safe_dump(BASE), encoding="utf-8")
+    bad.write_text(yaml.safe_dump(with_("stores.0.nfce_series", 950)), encoding="utf-8")
+    ok = subprocess.run([sys.executable, "-m", "sinc_pipeline", "check", str(good)], capture_output=True, text=True)
+    assert ok.returncode == 0 and "2 loja(s)" in ok.stdout
+    ko = subprocess.run([sys.executable, "-m", "sinc_pipeline", "check", str(bad)], capture_output=True, text=True)
+    assert ko.returncode == 1 and "stores[0].nfce_series" in ko.stderr and "950" in ko.stderr

@@ -1,0 +1,105 @@
+"""The definitions load from settings and name what users expect; jobs run end to end."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from dagster import (DagsterInstance, DagsterRun, DagsterRunStatus, DefaultScheduleStatus, SkipReason,
+                     build_schedule_context, instance_for_test)
+
+from sinc_pipeline import build_defs
+from sinc_pipeline.defs.schedules import cron_for, is_due
+from sinc_pipeline.runner import run_job
+
+from .helpers import execute, rows, small_demo
+
+
+@pytest.fixture
+def demo(make_db, tmp_path):
+    return small_demo(make_db, "sqlite", "sqlite", tmp_path)
+
+
+def test_names_users_expect(demo):
+    defs = build_defs(demo)
+    jobs = {j.name for j in defs.resolve_all_job_defs()}
+    assert {"forcar_atualizacao", "enviar_dados", "receber_dados"} <= jobs
+    keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
+    assert {"receber_produtos", "receber_clientes", "enviar_vendas", "enviar_venda_itens",
+            "enviar_documentos_fiscais"} <= keys
+    job = defs.resolve_job_def("forcar_atualizacao")
+    assert job.partitions_def.get_partition_keys() == ["loja_01", "loja_02"]
+    sched = {s.name: s for s in defs.schedules}
+    assert sched["enviar_dados"].default_status == DefaultScheduleStatus.RUNNING
+    assert sched["receber_dados"].default_status == DefaultScheduleStatus.RUNNING
+    auto = sched["atualizacao_automatica_5min"]
+    assert auto.default_status == DefaultScheduleStatus.STOPPED and auto.job_name == "forcar_atualizacao"
+    assert auto.cron_schedule == "*/5 * * * *"
+    checks = {c.name for c in defs.resolve_asset_graph().asset_check_keys}
+    assert checks == {"origem_e_loja_conferem"}
+
+
+@pytest.mark.parametrize("minutes,cron,filtered", [
+    (1, "* * * * *", False), (5, "*/5 * * * *", False), (7, "* * * * *", True), (60, "0 * * * *", False),
+    (90, "* * * * *", True), (120, "0 */2 * * *", False), (1440, "0 */24 * * *", False), (45, "* * * * *", True)])
+def test_any_interval(minutes, cron, filtered):
+    assert cron_for(minutes) == (cron, filtered)
+
+
+def test_seven_minute_interval_fires_every_seven_minutes():
+    start = dt.datetime(2026, 11, 28, 0, 0, tzinfo=dt.timezone.utc)
+    due = [m for m in range(0, 60 * 24) if is_due(start + dt.timedelta(minutes=m), 7)]
+    assert all(b - a == 7 for a, b in zip(due, due[1:])) and len(due) in (205, 206)
+
+
+def test_schedule_skips_store_with_run_in_progress(demo):
+    defs = build_defs(demo)
+    sched = {s.name: s for s in defs.schedules}["receber_dados"]
+    repo = defs.get_repository_def()
+    with instance_for_test() as instance:
+        when = dt.datetime(2026, 11, 28, 12, 5, tzinfo=dt.timezone.utc)
+        reqs = sched.evaluate_tick(build_schedule_context(instance=instance, scheduled_execution_time=when, repository_def=repo)).run_requests
+        assert sorted(r.partition_key for r in reqs) == ["loja_01", "loja_02"]
+        instance.add_run(DagsterRun(job_name="forcar_atualizacao", run_id="a" * 36, status=DagsterRunStatus.STARTED,
+                                    tags={"dagster/partition": "loja_01"}))
+        reqs = sched.evaluate_tick(build_schedule_context(instance=instance, scheduled_execution_time=when, repository_def=repo)).run_requests
+        assert [r.partition_key for r in reqs] == ["loja_02"]
+
+
+def test_forcar_atualizacao_runs_and_reports(demo):
+    defs = build_defs(demo)
+    with DagsterInstance.ephemeral() as instance:
+        first = run_job(defs, "forcar_atualizacao", "loja_01", {}, instance)
+        assert first.success, first.error
+        assert first.assets["enviar_vendas"]["inseridas"] > 0
+        assert first.assets["receber_produtos"]["inseridas"] > 0
+        assert "cursor" in first.assets["receber_produtos"]
+        assert all(c["passou"] for c in first.checks.values()) and len(first.checks) == len(demo.tables)
+        again = run_job(defs, "forcar_atualizacao", "loja_01", {}, instance)
+        assert again.success
+        assert all(a["inseridas"] == a["atualizadas"] == a["excluidas"] == 0 for a in again.assets.values())
+
+
+def test_unreachable_store_fails_only_its_run(demo, tmp_path):
+    bad = demo.model_copy(update={"stores": [demo.stores[0].model_copy(update={
+        "url": "postgresql+psycopg://sinc:s3gr3d0@127.0.0.1:1/nada"}), demo.stores[1]]})
+    defs = build_defs(bad)
+    with DagsterInstance.ephemeral() as instance:
+        failed = run_job(defs, "forcar_atualizacao", "loja_01", {}, instance)
+        ok = run_job(defs, "forcar_atualizacao", "loja_02", {}, instance)
+    assert not failed.success and ok.success
+    assert "inacessível" in failed.error and "127.0.0.1:1" in failed.error
+    assert "s3gr3d0" not in failed.error and "***" in failed.error
+
+
+def test_missing_column_named_before_anything_is_written(demo):
+    store = demo.store("loja_01").url
+    execute(store, "ALTER TABLE produto RENAME COLUMN preco_venda TO preco_loja")
+    before = rows(demo.origin.url, "SELECT COUNT(*) FROM vendas")[0][0]
+    defs = build_defs(demo)
+    with DagsterInstance.ephemeral() as instance:
+        res = run_job(defs, "forcar_atualizacao", "loja_01", {}, instance)
+    assert not res.success
+    assert "preco_venda" in res.error and "produto" in res.error and "loja_01" in res.error
+    # the send units ran before and are complete; the failing receive unit wrote nothing
+    assert rows(store, "SELECT COUNT(*) FROM produto")[0][0] < 60
+    assert rows(demo.origin.url, "SELECT COUNT(*) FROM vendas")[0][0] >= before
