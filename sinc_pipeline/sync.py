@@ -7,7 +7,7 @@ other side whole or not at all, and a crashed run is simply run again.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 
 import pyarrow as pa
@@ -28,6 +28,28 @@ KEY_CHUNK = 500
 
 
 @dataclass
+class GateInput:
+    """What a gate sees before a unit is applied: the changes, in the logical compare space."""
+    store: StoreConfig
+    direction: str
+    plans: list[TablePlan]
+    changes: dict[str, Changes]          # table name -> changes (inserts/updates/deletes)
+    target: Connection                   # the write connection, inside the unit's transaction
+    run_id: str | None
+
+
+@dataclass
+class GateOutput:
+    changes: dict[str, Changes]                                # what may be applied
+    held_cursor: dict[str, object] = field(default_factory=dict)  # table -> lowest cursor of held rows
+    write: Callable[[Connection], None] | None = None          # extra writes, same transaction
+    report: dict[str, dict] = field(default_factory=dict)      # table -> metadata for its result
+
+
+Gate = Callable[[GateInput], GateOutput]
+
+
+@dataclass
 class TableResult:
     table: str
     direction: str
@@ -39,6 +61,7 @@ class TableResult:
     deleted: int = 0
     duration_s: float = 0.0
     cursor: str | None = None
+    extra: dict = field(default_factory=dict)   # metadata added by a gate (e.g. held documents)
 
     @property
     def changed(self) -> int:
@@ -152,8 +175,12 @@ def _roles(store: StoreConfig, settings: Settings, direction: str) -> tuple[tupl
 
 
 def sync_unit(settings: Settings, store_id: str, unit: list[TableConfig], *, run_id: str | None = None,
-              hook: Hook = None) -> list[TableResult]:
-    """Sync one unit for one store; returns one result per table."""
+              hook: Hook = None, gate: Gate | None = None) -> list[TableResult]:
+    """Sync one unit for one store; returns one result per table.
+
+    ``gate`` (optional) may hold back rows before the apply (fiscal checks do), write extra
+    rows in the same transaction, and keep the cursor below held rows so they are re-read.
+    """
     store = settings.store(store_id)
     direction = unit[0].direction
     (src_url, src_role), (tgt_url, tgt_role) = _roles(store, settings, direction)
@@ -177,6 +204,18 @@ def sync_unit(settings: Settings, store_id: str, unit: list[TableConfig], *, run
                                        duration_s=time.perf_counter() - t0))
             results[-1]._new_pos = new_pos  # type: ignore[attr-defined]
         t0 = time.perf_counter()
+        if gate is not None:
+            out = gate(GateInput(store, direction, plans, {p.config.name: ch for p, (_, ch) in zip(plans, items)},
+                                 tgt, run_id))
+            items = [(target, out.changes[p.config.name]) for p, (target, _) in zip(plans, items)]
+            for p, r in zip(plans, results):
+                r.extra.update(out.report.get(p.config.name, {}))
+                held = out.held_cursor.get(p.config.name)
+                if held is not None and (r._new_pos is None or held < r._new_pos):  # type: ignore[attr-defined]
+                    r._new_pos = held  # type: ignore[attr-defined]
+                    r.cursor = str(held)
+            if out.write is not None:
+                out.write(tgt)
         counts = apply(tgt, items, hook)
         for plan, r in zip(plans, results):
             if plan.config.cursor:

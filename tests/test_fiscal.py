@@ -34,6 +34,8 @@ def test_normalize_cnpj(raw, expected):
     ("112223330001", "81"),
     ("179214270001", "25"),   # CNPJ inside the notes' worked access key
     ("12ABC34501DE", "35"),   # Receita Federal's alphanumeric example 12.ABC.345/01DE-35
+    ("112223470001", "03"),   # first remainder is 1 -> 0
+    ("112223370001", "60"),   # second remainder is 1 -> 0
 ])
 def test_cnpj_check_digits(base, dvs):
     assert cnpj_check_digits(base) == dvs
@@ -69,6 +71,7 @@ def test_is_valid_cnpj(value, valid):
 @pytest.mark.parametrize("value, valid", [
     ("52998224725", True),
     ("529.982.247-25", True),
+    ("10000000108", True),             # first remainder is 1 -> 0
     ("52998224726", False),
     ("52998224715", False),
     ("11111111111", False),
@@ -104,9 +107,17 @@ def test_worked_example_weighted_sum_is_693():
     "1318101792142700012565001000000031988725117",   # number 31 instead of 30
     "352607" + ALNUM_CNPJ + "65001000000001100000001",
     "352607" + "ZZZZZZZZZZZZ00" + "55999999999999999999999",
+    "352607" + ALNUM_CNPJ + "65001000000001100000005",   # weighted sum 705, remainder 1
 ])
 def test_access_key_check_digit_matches_reference(first43):
     assert access_key_check_digit(first43) == _reference_dv(first43)
+
+
+def test_access_key_check_digit_remainder_one_gives_zero():
+    first43 = "352607" + ALNUM_CNPJ + "65001000000001100000005"
+    weights = [2, 3, 4, 5, 6, 7, 8, 9] * 6
+    assert sum((ord(ch) - 48) * w for ch, w in zip(reversed(first43), weights)) == 705   # 705 % 11 == 1
+    assert access_key_check_digit(first43) == 0
 
 
 @pytest.mark.parametrize("first43", [WORKED_KEY[:42], WORKED_KEY, "131810179214270001256500100000003098872511A",

@@ -107,7 +107,7 @@ def test_divergence_summary():
 
 @pytest.mark.parametrize("diffs, expected", [
     ([D("-0.001"), D("0.001")], "0.002"),
-    ([D("1E+1")], "10"),                 # plain notation, never scientific
+    ([D("1E-7")], "0.0000001"),          # plain notation, never scientific
     ([], "0"),
 ])
 def test_divergence_summary_sum(diffs, expected):

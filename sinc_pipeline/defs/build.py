@@ -4,16 +4,25 @@ from __future__ import annotations
 from dagster import Definitions
 
 from ..config import Settings
+from . import fiscal_assets, snapshot_assets, stock_assets
 from .jobs import build_sync_jobs
 from .resources import lock_resource, settings_resource
 from .schedules import build_schedules
 from .sync_assets import build_sync_assets
 
+FEATURES = (snapshot_assets, stock_assets, fiscal_assets)
+
 
 def build_defs(settings: Settings) -> Definitions:
+    assets, jobs, schedules, checks = build_sync_assets(settings), build_sync_jobs(settings), \
+        build_schedules(settings), []
+    for feature in FEATURES:
+        parts = feature.build(settings)
+        assets += parts.get("assets", [])
+        jobs += parts.get("jobs", [])
+        schedules += parts.get("schedules", [])
+        checks += parts.get("asset_checks", [])
     return Definitions(
-        assets=build_sync_assets(settings),
-        jobs=build_sync_jobs(settings),
-        schedules=build_schedules(settings),
+        assets=assets, jobs=jobs, schedules=schedules, asset_checks=checks,
         resources={"sinc_config": settings_resource(settings), "trava_loja": lock_resource(settings)},
     )

@@ -13,6 +13,7 @@ from dagster import (AssetCheckResult, AssetCheckSpec, AssetDep, AssetExecutionC
 from ..config import Settings, TableConfig
 from ..db import redact
 from ..errors import SincError
+from ..fiscal_gate import gate_for_unit
 from ..sync import sync_unit, verify_table
 from .metadata import agreement_metadata, result_metadata
 from .partitions import stores_partitions
@@ -52,19 +53,21 @@ def build_unit_asset(settings: Settings, unit: list[TableConfig], deps: list[Ass
                                          "do conteúdo das colunas sincronizadas.")
               for t in unit]
 
+    gate = gate_for_unit(settings, unit)
+
     @multi_asset(name=name, specs=specs, check_specs=checks, partitions_def=stores_partitions(settings),
                  can_subset=False, required_resource_keys={"trava_loja"},
                  description=f"Unidade de sincronização: {', '.join(t.name for t in unit)}.")
     def _sync(context: AssetExecutionContext):
         store_id = context.partition_key
         try:
-            results = sync_unit(settings, store_id, unit, run_id=context.run_id)
+            results = sync_unit(settings, store_id, unit, run_id=context.run_id, gate=gate)
         except SincError as err:
             raise Failure(description=str(err)) from None
         for t, r in zip(unit, results):
             context.log.info(f"{r.table} ({store_id}): {r.inserted} inseridas, {r.updated} atualizadas, "
                              f"{r.deleted} excluídas de {r.compared} comparadas")
-            yield MaterializeResult(asset_key=table_key(t), metadata=result_metadata(r))
+            yield MaterializeResult(asset_key=table_key(t), metadata={**result_metadata(r), **r.extra})
         for t in unit:
             try:
                 a = verify_table(settings, store_id, t)
