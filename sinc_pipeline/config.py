@@ -130,6 +130,7 @@ class Settings(_Model):
     fiscal: FiscalConfig | None = None
     chunk_size: StrictInt = Field(50_000, ge=100)
     dagster_home: str = "data/dagster"
+    reports_root: str = "data/relatorios"
 
     def store(self, store_id: str) -> StoreConfig:
         for s in self.stores:

@@ -23,6 +23,7 @@ def small_demo(make_db, origin_engine: str, store_engine: str, tmp_path, **sizes
     raw = yaml.safe_load(config_text(demo))
     raw["dagster_home"] = str(tmp_path / "dagster")
     raw["snapshots"]["root"] = str(tmp_path / "snapshots")
+    raw["reports_root"] = str(tmp_path / "relatorios")
     return parse_settings(raw)
 
 
