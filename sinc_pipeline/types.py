@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import sqlalchemy as sa
 
 DEFAULT_NUMERIC = (38, 10)  # NUMERIC declared without precision/scale
@@ -97,14 +98,28 @@ def converter(t: pa.DataType) -> Callable[[Any], Any] | None:
     return None
 
 
+_ARROW_ERRORS = (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError, ValueError,
+                 OverflowError)
+
+
 def to_arrow(values: list, t: pa.DataType) -> pa.Array:
-    conv = converter(t)
+    """Driver values -> an Arrow array of type ``t``: directly, else by one vectorised cast
+    (SQLite's doubles to decimals rounded to the scale, ISO text to timestamps, 0/1 to booleans),
+    else value by value."""
     try:
         return pa.array(values, type=t)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError):
-        if conv is None:
-            raise
-        return pa.array([conv(v) for v in values], type=t)
+    except _ARROW_ERRORS:
+        pass
+    try:
+        inferred = pa.array(values)
+        if not (pa.types.is_timestamp(inferred.type) and inferred.type.tz is not None):
+            return pc.cast(inferred, t)
+    except _ARROW_ERRORS:
+        pass
+    conv = converter(t)
+    if conv is None:
+        return pa.array(values, type=t)
+    return pa.array([conv(v) for v in values], type=t)
 
 
 def cast_table(table: pa.Table, schema: pa.Schema) -> pa.Table:
