@@ -81,8 +81,26 @@ def run_job(defs: Definitions, job_name: str, store: str | None, sets: dict[str,
         if ev.event_type == DagsterEventType.ASSET_CHECK_EVALUATION:
             data = ev.event_specific_data
             summary.checks[f"{data.asset_key.to_user_string()}:{data.check_name}"] = {"passou": data.passed}
-        if ev.event_type == DagsterEventType.STEP_FAILURE and summary.error is None:
-            err = ev.event_specific_data.error
-            summary.error = (getattr(ev.event_specific_data, "user_failure_data", None) and
-                             ev.event_specific_data.user_failure_data.description) or (err.message if err else None)
+        if ev.event_type in _FAILURES and summary.error is None:
+            summary.error = _error_text(ev.event_specific_data)
+    if not result.success and summary.error is None:
+        summary.error = "Execução falhou; veja os eventos da execução no Dagster."
     return summary
+
+
+_FAILURES = (DagsterEventType.STEP_FAILURE, DagsterEventType.RESOURCE_INIT_FAILURE, DagsterEventType.RUN_FAILURE)
+
+
+def _error_text(data) -> str | None:
+    """The user-facing message of a failure: a Failure's description, else the deepest cause."""
+    failure = getattr(data, "user_failure_data", None)
+    if failure is not None and failure.description:
+        return failure.description
+    err, message = getattr(data, "error", None), None
+    while err is not None:
+        message = err.message
+        err = err.cause
+    if message is None:
+        return None
+    first = message.strip().splitlines()[0]
+    return first.split(": ", 1)[1] if first.startswith(("dagster.", "sinc_pipeline.")) and ": " in first else first
