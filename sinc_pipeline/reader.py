@@ -11,9 +11,13 @@ from .types import to_arrow
 
 
 def select_sql(table: sa.Table, physical: dict[str, str], columns: Sequence[str], filters: dict,
-               extra: sa.ColumnElement | None = None) -> sa.Select:
-    """SELECT the logical ``columns`` (labelled) from ``table`` restricted by ``filters`` (logical names)."""
-    stmt = sa.select(*[table.c[physical[c]].label(c) for c in columns])
+               extra: sa.ColumnElement | None = None, wrap=None) -> sa.Select:
+    """SELECT the logical ``columns`` (labelled) from ``table`` restricted by ``filters`` (logical names).
+
+    ``wrap(column, logical_name)`` may wrap each selected column (the fast path adds CASTs).
+    """
+    wrap = wrap or (lambda col, _name: col)
+    stmt = sa.select(*[wrap(table.c[physical[c]], c).label(c) for c in columns])
     for col, value in filters.items():
         stmt = stmt.where(table.c[physical[col]] == value)
     if extra is not None:

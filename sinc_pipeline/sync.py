@@ -6,6 +6,8 @@ other side whole or not at all, and a crashed run is simply run again.
 """
 from __future__ import annotations
 
+import contextlib
+import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -19,12 +21,14 @@ from .checksum import table_checksum
 from .config import Settings, StoreConfig, TableConfig
 from .db import connect
 from .diff import Changes, assert_unique, diff_tables
+from .fastread import FastReader, open_fast_reader
 from .reader import read_table, select_sql
 from .schema import TablePlan, resolve_plan
 from .state import ensure_state_table, get_cursor, lookback, set_cursor
 from .writer import Hook, Target, apply
 
 KEY_CHUNK = 500
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -82,12 +86,19 @@ class Side:
     key: list[str]
     label: str
     chunk: int = 50_000
+    fast: FastReader | None = None
 
     def select(self, columns: Sequence[str] | None = None, extra=None) -> sa.Select:
         return select_sql(self.table, self.physical, columns or self.schema.names, self.filters, extra)
 
     def read(self, columns: Sequence[str] | None = None, extra=None) -> pa.Table:
         schema = self.schema if columns is None else pa.schema([self.schema.field(c) for c in columns])
+        if self.fast is not None:
+            try:
+                return self.fast.read(self.table, self.physical, schema.names, self.filters, extra, schema)
+            except Exception as err:  # noqa: BLE001 - fall back to the DB-API path, same values
+                log.info("leitura rápida (ADBC) indisponível para %s: %s", self.table.name, err)
+                self.fast = None
         return read_table(self.conn, self.select(columns, extra), schema, self.chunk)
 
     def col(self, logical: str):
@@ -108,14 +119,17 @@ class Side:
         return pa.concat_tables(parts)
 
 
-def _sides(plan: TablePlan, direction: str, src: Connection, tgt: Connection, chunk: int) -> tuple[Side, Side]:
+def _sides(plan: TablePlan, direction: str, src: Connection, tgt: Connection, chunk: int,
+           fast: tuple[FastReader | None, FastReader | None] = (None, None)) -> tuple[Side, Side]:
     m = plan.mapping
     cols = m.store_columns
     schema = pa.schema([plan.schema.field(c) for c in cols])
     origin_conn, store_conn = (src, tgt) if direction == "receive" else (tgt, src)
+    origin_fast, store_fast = fast if direction == "receive" else fast[::-1]
     origin = Side(origin_conn, plan.origin, {c: c for c in m.columns}, plan.origin_filter, schema, m.store_key,
-                  "origem", chunk)
-    store = Side(store_conn, plan.store, m.physical, plan.store_filter, schema, m.store_key, "loja", chunk)
+                  "origem", chunk, origin_fast)
+    store = Side(store_conn, plan.store, m.physical, plan.store_filter, schema, m.store_key, "loja", chunk,
+                 store_fast)
     return (origin, store) if direction == "receive" else (store, origin)
 
 
@@ -207,15 +221,15 @@ def sync_unit(settings: Settings, store_id: str, unit: list[TableConfig], *, run
     (src_url, src_role), (tgt_url, tgt_role) = _roles(store, settings, direction)
     with connect(tgt_url, tgt_role) as conn:
         ensure_state_table(conn)
-    started = time.perf_counter()
     results: list[TableResult] = []
-    with connect(src_url, src_role, snapshot=True) as src, connect(tgt_url, tgt_role, write=True) as tgt:
+    with connect(src_url, src_role, snapshot=True) as src, connect(tgt_url, tgt_role, write=True) as tgt, \
+            _fast_readers(src_url, tgt_url) as fast:
         origin_conn, store_conn = (src, tgt) if direction == "receive" else (tgt, src)
         plans = [resolve_plan(t, store, origin_conn, settings.origin.url, store_conn, store.url) for t in unit]
         items = []
         for plan in plans:
             t0 = time.perf_counter()
-            source, target = _sides(plan, direction, src, tgt, settings.chunk_size)
+            source, target = _sides(plan, direction, src, tgt, settings.chunk_size, fast)
             position = get_cursor(tgt, store.id, plan.config.name, direction) if plan.config.cursor else None
             changes, compared, new_pos = compute_changes(plan, source, target, position)
             items.append((_target(plan, direction), changes))
@@ -245,8 +259,19 @@ def sync_unit(settings: Settings, store_id: str, unit: list[TableConfig], *, run
     for r, c in zip(results, counts):
         r.inserted, r.updated, r.deleted = c["inserted"], c["updated"], c["deleted"]
         r.duration_s = round(r.duration_s + apply_s / len(results), 4)
-    del started
     return results
+
+
+@contextlib.contextmanager
+def _fast_readers(src_url: str, tgt_url: str):
+    """ADBC readers for both sides when available (see fastread.py), closed at the end."""
+    readers = (open_fast_reader(src_url), open_fast_reader(tgt_url))
+    try:
+        yield readers
+    finally:
+        for r in readers:
+            if r is not None:
+                r.close()
 
 
 @dataclass
@@ -272,8 +297,9 @@ def verify_table(settings: Settings, store_id: str, table: TableConfig) -> Agree
     with connect(src_url, src_role, snapshot=True) as src, connect(tgt_url, tgt_role, snapshot=True) as tgt:
         origin_conn, store_conn = (src, tgt) if direction == "receive" else (tgt, src)
         plan = resolve_plan(table, store, origin_conn, settings.origin.url, store_conn, store.url)
-        source, target = _sides(plan, direction, src, tgt, settings.chunk_size)
-        s, t = source.read(), target.read()
+        with _fast_readers(src_url, tgt_url) as fast:
+            source, target = _sides(plan, direction, src, tgt, settings.chunk_size, fast)
+            s, t = source.read(), target.read()
     sr, sc = table_checksum(s)
     tr, tc = table_checksum(t)
     if table.delete_policy == "propagate":
