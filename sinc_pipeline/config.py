@@ -129,6 +129,7 @@ class Settings(_Model):
     stock: StockConfig | None = None
     fiscal: FiscalConfig | None = None
     chunk_size: StrictInt = Field(50_000, ge=100)
+    diff_chunk_rows: StrictInt = Field(250_000, ge=1_000)
     dagster_home: str = "data/dagster"
     reports_root: str = "data/relatorios"
 

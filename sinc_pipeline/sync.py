@@ -146,20 +146,72 @@ def _where(side: Side, table: str) -> str:
     return f"{side.label} tabela {side.table.name!r} ({table})"
 
 
-def compute_changes(plan: TablePlan, source: Side, target: Side, position) -> tuple[Changes, int, object]:
+def _range_column(side: Side) -> str | None:
+    """The key column to split a large table on: the first integer key column not fixed by the filter."""
+    for k in side.key:
+        if k not in side.filters and pa.types.is_integer(side.schema.field(k).type):
+            return k
+    return None
+
+
+def key_ranges(source: Side, target: Side, chunk_rows: int) -> list[tuple[int, int]] | None:
+    """Half-open key ranges of about ``chunk_rows`` rows each, or None when one read is enough."""
+    col = _range_column(source)
+    if col is None:
+        return None
+    stats = []
+    for side in (source, target):
+        c = side.col(col)
+        stmt = side.select([col]).with_only_columns(sa.func.count(), sa.func.min(c), sa.func.max(c))
+        stats.append(side.conn.execute(stmt).one())
+    count = max(int(stats[0][0]), int(stats[1][0]))
+    if count <= chunk_rows:
+        return None
+    lo = min(int(v[1]) for v in stats if v[1] is not None)
+    hi = max(int(v[2]) for v in stats if v[2] is not None) + 1
+    n = -(-count // chunk_rows)
+    step = max(1, -(-(hi - lo) // n))
+    return [(a, min(a + step, hi)) for a in range(lo, hi, step)]
+
+
+def _full_diff(plan: TablePlan, source: Side, target: Side, chunk_rows: int) -> tuple[Changes, int, object]:
+    """Compare everything, one key range at a time when the table is large (bounded memory)."""
+    cfg, key = plan.config, source.key
+    ranges = key_ranges(source, target, chunk_rows) or [None]
+    parts, compared, new_pos = [], 0, None
+    for rng in ranges:
+        extra_s = extra_t = None
+        if rng is not None:
+            col = _range_column(source)
+            extra_s = sa.and_(source.col(col) >= rng[0], source.col(col) < rng[1])
+            extra_t = sa.and_(target.col(col) >= rng[0], target.col(col) < rng[1])
+        s, t = source.read(extra=extra_s), target.read(extra=extra_t)
+        assert_unique(s, key, _where(source, cfg.name))
+        assert_unique(t, key, _where(target, cfg.name))
+        parts.append(diff_tables(s, t, key))
+        compared += s.num_rows
+        if cfg.cursor:
+            m = _max(s, cfg.cursor)
+            if m is not None and (new_pos is None or m > new_pos):
+                new_pos = m
+        del s, t
+    if len(parts) == 1:
+        return parts[0], compared, new_pos
+    return Changes(pa.concat_tables([p.inserts for p in parts]), pa.concat_tables([p.updates for p in parts]),
+                   pa.concat_tables([p.deletes for p in parts])), compared, new_pos
+
+
+def compute_changes(plan: TablePlan, source: Side, target: Side, position,
+                    chunk_rows: int = 500_000) -> tuple[Changes, int, object]:
     """Changes that make target equal source, the number of rows compared and the new cursor."""
     cfg = plan.config
     key = source.key
     propagate = cfg.delete_policy == "propagate"
     if cfg.cursor is None or position is None:
-        s, t = source.read(), target.read()
-        assert_unique(s, key, _where(source, cfg.name))
-        assert_unique(t, key, _where(target, cfg.name))
-        changes = diff_tables(s, t, key)
+        changes, compared, new_pos = _full_diff(plan, source, target, chunk_rows)
         if not propagate:
             changes.deletes = changes.deletes.slice(0, 0)
-        new_pos = _max(s, cfg.cursor) if cfg.cursor else None
-        return changes, s.num_rows, new_pos if new_pos is not None else position
+        return changes, compared, new_pos if new_pos is not None else position
     cur = source.col(cfg.cursor)
     # Two index-friendly reads rather than one OR: the window above the position, and NULLs.
     s = pa.concat_tables([source.read(extra=cur >= lookback(position, cfg.cursor_lookback)),
@@ -231,7 +283,7 @@ def sync_unit(settings: Settings, store_id: str, unit: list[TableConfig], *, run
             t0 = time.perf_counter()
             source, target = _sides(plan, direction, src, tgt, settings.chunk_size, fast)
             position = get_cursor(tgt, store.id, plan.config.name, direction) if plan.config.cursor else None
-            changes, compared, new_pos = compute_changes(plan, source, target, position)
+            changes, compared, new_pos = compute_changes(plan, source, target, position, settings.diff_chunk_rows)
             items.append((_target(plan, direction), changes))
             results.append(TableResult(plan.config.name, direction, store.id,
                                        "cursor" if plan.config.cursor else "diff", compared,

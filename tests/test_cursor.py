@@ -85,3 +85,29 @@ def test_send_cursor_survives_crash_and_composite_keys(demo):
     assert res["vendas"].inserted == 2 and res["venda_itens"].inserted == 2
     assert rows(o, "SELECT COUNT(*) FROM venda_itens WHERE loja_id = 1 AND venda_id IN (501, 502)")[0][0] == 2
     assert all(r.changed == 0 for r in sync_unit(st, "loja_01", unit))
+
+
+def test_large_tables_are_compared_in_key_ranges(make_db, tmp_path):
+    st = small_demo(make_db, "sqlite", "sqlite", tmp_path)
+    st = st.model_copy(update={"diff_chunk_rows": 1000})
+    from sinc_pipeline.sync import _sides, key_ranges
+    from sinc_pipeline.db import connect
+    from sinc_pipeline.schema import resolve_plan
+    store = st.store("loja_01")
+    with connect(st.origin.url, "o") as o, connect(store.url, "l") as s:
+        plan = resolve_plan(st.table("clientes"), store, o, st.origin.url, s, store.url)
+        src, tgt = _sides(plan, "receive", o, s, 100)
+        assert key_ranges(src, tgt, 1000) is None
+        ranges = key_ranges(src, tgt, 5)
+        assert ranges[0][0] == 1 and ranges[-1][1] == 21 and len(ranges) == 4
+    # the ranged comparison finds exactly what the single one does
+    execute(st.origin.url, "DELETE FROM clientes WHERE id IN (1, 20)")
+    execute(st.origin.url, "UPDATE clientes SET nome = 'Ângela' WHERE id = 9")
+    st_small = st.model_copy(update={"diff_chunk_rows": 5})  # 4 key ranges
+    unit = st.units("receive")[2]
+    assert unit[0].name == "clientes"
+    import sinc_pipeline.sync as sync_mod
+    r = sync_mod.sync_unit(st_small, "loja_01", unit)[0]
+    # the store held ids 1..18: 19 is inserted, 9 updated, 1 deleted (20 was never there)
+    assert (r.inserted, r.updated, r.deleted) == (1, 1, 1) and r.compared == 18
+    assert verify_table(st, "loja_01", unit[0]).passed
