@@ -22,7 +22,7 @@ from .config import Settings, StoreConfig, TableConfig
 from .db import connect
 from .diff import Changes, assert_unique, diff_tables
 from .fastread import FastReader, open_fast_reader
-from .reader import read_table, select_sql
+from .reader import read_int_column_sqlite, read_table, select_sql
 from .schema import TablePlan, resolve_plan
 from .state import ensure_state_table, get_cursor, lookback, set_cursor
 from .writer import Hook, Target, apply
@@ -99,6 +99,8 @@ class Side:
             except Exception as err:  # noqa: BLE001 - fall back to the DB-API path, same values
                 log.info("leitura rápida (ADBC) indisponível para %s: %s", self.table.name, err)
                 self.fast = None
+        if (self.conn.dialect.name == "sqlite" and len(schema) == 1 and pa.types.is_int64(schema.field(0).type)):
+            return read_int_column_sqlite(self.conn, self.select(columns, extra), schema.names[0])
         return read_table(self.conn, self.select(columns, extra), schema, self.chunk)
 
     def col(self, logical: str):
