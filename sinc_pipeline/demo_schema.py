@@ -18,12 +18,7 @@ QTY = sa.Numeric(14, 3)
 
 def origin_metadata() -> sa.MetaData:
     md = sa.MetaData()
-    sa.Table("lojas", md,
-             sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
-             sa.Column("nome", sa.String(80), nullable=False),
-             sa.Column("cnpj", sa.String(14), nullable=False),
-             sa.Column("cidade", sa.String(60)),
-             sa.Column("uf", sa.String(2)))
+    sa.Table("lojas", md, *_loja_columns())
     sa.Table("produtos", md, *_produto_columns(origin=True))
     sa.Table("clientes", md, *_cliente_columns())
     sa.Table("estoque", md,
@@ -43,12 +38,7 @@ def origin_metadata() -> sa.MetaData:
 
 def store_metadata() -> sa.MetaData:
     md = sa.MetaData()
-    sa.Table("lojas", md,
-             sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
-             sa.Column("nome", sa.String(80), nullable=False),
-             sa.Column("cnpj", sa.String(14), nullable=False),
-             sa.Column("cidade", sa.String(60)),
-             sa.Column("uf", sa.String(2)))
+    sa.Table("lojas", md, *_loja_columns())
     sa.Table("produto", md, *_produto_columns(origin=False))
     sa.Table("clientes", md, *_cliente_columns())
     sa.Table("estoque", md, *_estoque_columns())
@@ -56,6 +46,16 @@ def store_metadata() -> sa.MetaData:
     sa.Table("venda_itens", md, *_item_columns())
     sa.Table("documentos_fiscais", md, *_documento_columns())
     return md
+
+
+def _loja_columns() -> list:
+    return [
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("nome", sa.String(80), nullable=False),
+        sa.Column("cnpj", sa.String(14), nullable=False),
+        sa.Column("cidade", sa.String(60)),
+        sa.Column("uf", sa.String(2)),
+    ]
 
 
 def _produto_columns(origin: bool) -> list:

@@ -18,8 +18,8 @@ other's temporary folders.
 Next step behind this seam: an ``S3Storage`` (``s3://bucket/prefix``) built on
 ``pyarrow.fs.S3FileSystem``, whose streams are the same ``pyarrow.NativeFile`` objects returned
 here. S3 has no atomic folder rename: there ``publish`` would copy the objects under the final
-prefix and ``manifest.json`` last, and listing already treats a folder without a manifest as
-not (yet) a snapshot, so the manifest written last plays the role of the rename.
+prefix and ``manifest.json`` last, and ``list_dirs`` would return only prefixes that hold a
+``manifest.json``, so the manifest written last plays the role of the rename.
 """
 from __future__ import annotations
 

@@ -85,18 +85,23 @@ def _batches(rows: list, size: int = BATCH):
 Hook = Callable[[str, str, int], None] | None
 
 
-def apply_deletes(conn: Connection, t: Target, keys: pa.Table, hook: Hook = None) -> int:
-    if not keys.num_rows:
-        return 0
-    stmt = delete_stmt(t.table, [t.physical[k] for k in t.key], t.filters)
-    params = [{f"_k{i}": r[k] for i, k in enumerate(t.key)} for r in keys.to_pylist()]
+def _run(conn: Connection, stmt, params: list[dict], op: str, table: str, hook: Hook) -> int:
+    """executemany in batches; ``hook(op, table, rows_so_far)`` after each batch (tests inject faults)."""
     n = 0
     for chunk in _batches(params):
         conn.execute(stmt, chunk)
         n += len(chunk)
         if hook:
-            hook("delete", t.table.name, n)
+            hook(op, table, n)
     return n
+
+
+def apply_deletes(conn: Connection, t: Target, keys: pa.Table, hook: Hook = None) -> int:
+    if not keys.num_rows:
+        return 0
+    stmt = delete_stmt(t.table, [t.physical[k] for k in t.key], t.filters)
+    params = [{f"_k{i}": r[k] for i, k in enumerate(t.key)} for r in keys.to_pylist()]
+    return _run(conn, stmt, params, "delete", t.table.name, hook)
 
 
 def apply_inserts(conn: Connection, t: Target, rows: pa.Table, hook: Hook = None) -> int:
@@ -106,21 +111,12 @@ def apply_inserts(conn: Connection, t: Target, rows: pa.Table, hook: Hook = None
     if t.constants:
         for r in params:
             r.update(t.constants)
-    stmt = insert_stmt(t.table)
-    n = 0
-    for chunk in _batches(params):
-        conn.execute(stmt, chunk)
-        n += len(chunk)
-        if hook:
-            hook("insert", t.table.name, n)
-    return n
+    return _run(conn, insert_stmt(t.table), params, "insert", t.table.name, hook)
 
 
 def apply_updates(conn: Connection, t: Target, rows: pa.Table, hook: Hook = None) -> int:
-    if not rows.num_rows:
-        return 0
     value_cols = [c for c in rows.column_names if c not in t.key]
-    if not value_cols:
+    if not rows.num_rows or not value_cols:
         return 0
     stmt = update_stmt(t.table, [t.physical[k] for k in t.key], [t.physical[c] for c in value_cols], t.filters)
     params = []
@@ -128,13 +124,7 @@ def apply_updates(conn: Connection, t: Target, rows: pa.Table, hook: Hook = None
         p = {f"_k{i}": r[k] for i, k in enumerate(t.key)}
         p.update({f"_v{i}": r[c] for i, c in enumerate(value_cols)})
         params.append(p)
-    n = 0
-    for chunk in _batches(params):
-        conn.execute(stmt, chunk)
-        n += len(chunk)
-        if hook:
-            hook("update", t.table.name, n)
-    return n
+    return _run(conn, stmt, params, "update", t.table.name, hook)
 
 
 def apply(conn: Connection, items: list[tuple[Target, Changes]], hook: Hook = None) -> list[dict]:

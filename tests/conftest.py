@@ -16,6 +16,11 @@ from sinc_pipeline.db import dispose_all
 PG_ADMIN = os.environ.get("SINC_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 MARIA_ADMIN = os.environ.get("SINC_TEST_MARIADB", "mysql+pymysql://root@127.0.0.1:3306/")
 ENGINES = ["sqlite", "postgresql", "mariadb"]
+SERVERS = {  # engine -> (admin URL, create, drop)
+    "postgresql": (PG_ADMIN, 'CREATE DATABASE "{name}"', 'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'),
+    "mariadb": (MARIA_ADMIN, "CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin",
+                "DROP DATABASE IF EXISTS `{name}`"),
+}
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
@@ -35,25 +40,17 @@ class DbFactory:
         name = name or f"sinc_t_{uuid.uuid4().hex[:10]}"
         if engine == "sqlite":
             return f"sqlite:///{self.tmp_path / (name + '.db')}"
-        if engine == "postgresql":
-            admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-            try:
-                with admin.connect() as c:
-                    c.exec_driver_sql(f'CREATE DATABASE "{name}"')
-            except sa.exc.OperationalError as err:
-                _unavailable("PostgreSQL", err)
-            self.cleanup.append((admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            return sa.make_url(PG_ADMIN).set(database=name).render_as_string(hide_password=False)
-        if engine == "mariadb":
-            admin = sa.create_engine(MARIA_ADMIN, isolation_level="AUTOCOMMIT")
-            try:
-                with admin.connect() as c:
-                    c.exec_driver_sql(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin")
-            except sa.exc.OperationalError as err:
-                _unavailable("MariaDB", err)
-            self.cleanup.append((admin, f"DROP DATABASE IF EXISTS `{name}`"))
-            return sa.make_url(MARIA_ADMIN).set(database=name).render_as_string(hide_password=False)
-        raise ValueError(engine)
+        if engine not in SERVERS:
+            raise ValueError(engine)
+        admin_url, create, drop = SERVERS[engine]
+        admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        try:
+            with admin.connect() as c:
+                c.exec_driver_sql(create.format(name=name))
+        except sa.exc.OperationalError as err:
+            _unavailable(engine, err)
+        self.cleanup.append((admin, drop.format(name=name)))
+        return sa.make_url(admin_url).set(database=name).render_as_string(hide_password=False)
 
     def close(self):
         dispose_all()
