@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 
@@ -22,7 +23,7 @@ from .config import Settings, StoreConfig, TableConfig
 from .db import connect
 from .diff import Changes, assert_unique, diff_tables
 from .fastread import FastReader, open_fast_reader
-from .reader import read_int_column_sqlite, read_table, select_sql
+from .reader import read_int_column_sqlite, read_sqlite_json, read_table, select_sql
 from .schema import TablePlan, resolve_plan
 from .state import ensure_state_table, get_cursor, lookback, set_cursor
 from .writer import Hook, Target, apply
@@ -99,8 +100,13 @@ class Side:
             except Exception as err:  # noqa: BLE001 - fall back to the DB-API path, same values
                 log.info("leitura rápida (ADBC) indisponível para %s: %s", self.table.name, err)
                 self.fast = None
-        if (self.conn.dialect.name == "sqlite" and len(schema) == 1 and pa.types.is_int64(schema.field(0).type)):
-            return read_int_column_sqlite(self.conn, self.select(columns, extra), schema.names[0])
+        if self.conn.dialect.name == "sqlite":
+            if len(schema) == 1 and pa.types.is_int64(schema.field(0).type):
+                return read_int_column_sqlite(self.conn, self.select(columns, extra), schema.names[0])
+            try:
+                return read_sqlite_json(self.conn, self.select(columns, extra), schema)
+            except (NotImplementedError, pa.ArrowException) as err:
+                log.debug("leitura JSON do SQLite indisponível para %s: %s", self.table.name, err)
         return read_table(self.conn, self.select(columns, extra), schema, self.chunk)
 
     def col(self, logical: str):
@@ -176,6 +182,14 @@ def key_ranges(source: Side, target: Side, chunk_rows: int) -> list[tuple[int, i
     return [(a, min(a + step, hi)) for a in range(lo, hi, step)]
 
 
+def _read_both(source: Side, target: Side, extra_s, extra_t) -> tuple[pa.Table, pa.Table]:
+    """Read both sides at once: the engines and Arrow release the GIL, so two cores are used."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        future = pool.submit(target.read, None, extra_t)
+        s = source.read(extra=extra_s)
+        return s, future.result()
+
+
 def _full_diff(plan: TablePlan, source: Side, target: Side, chunk_rows: int) -> tuple[Changes, int, object]:
     """Compare everything, one key range at a time when the table is large (bounded memory)."""
     cfg, key = plan.config, source.key
@@ -187,7 +201,7 @@ def _full_diff(plan: TablePlan, source: Side, target: Side, chunk_rows: int) -> 
             col = _range_column(source)
             extra_s = sa.and_(source.col(col) >= rng[0], source.col(col) < rng[1])
             extra_t = sa.and_(target.col(col) >= rng[0], target.col(col) < rng[1])
-        s, t = source.read(extra=extra_s), target.read(extra=extra_t)
+        s, t = _read_both(source, target, extra_s, extra_t)
         assert_unique(s, key, _where(source, cfg.name))
         assert_unique(t, key, _where(target, cfg.name))
         parts.append(diff_tables(s, t, key))
