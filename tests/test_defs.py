@@ -103,3 +103,23 @@ def test_missing_column_named_before_anything_is_written(demo):
     # the send units ran before and are complete; the failing receive unit wrote nothing
     assert rows(store, "SELECT COUNT(*) FROM produto")[0][0] < 60
     assert rows(demo.origin.url, "SELECT COUNT(*) FROM vendas")[0][0] >= before
+
+
+def test_definitions_module_loads_from_sinc_config(demo, tmp_path):
+    import subprocess
+    import sys
+
+    import yaml
+    cfg = tmp_path / "sinc.yaml"
+    cfg.write_text(yaml.safe_dump(demo.model_dump(mode="json"), allow_unicode=True), encoding="utf-8")
+    code = ("from sinc_pipeline.definitions import defs; "
+            "print(sorted(j.name for j in defs.resolve_all_job_defs() if not j.name.startswith('__')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env={**__import__("os").environ, "SINC_CONFIG": str(cfg)}, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "forcar_atualizacao" in out.stdout and "receber_dados" in out.stdout
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("origin: {url: 'sqlite:///x.db'}\nstores: []\ntables: []\n", encoding="utf-8")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env={**__import__("os").environ, "SINC_CONFIG": str(bad)}, timeout=120)
+    assert out.returncode != 0 and "stores" in out.stderr and "Configuração inválida" in out.stderr

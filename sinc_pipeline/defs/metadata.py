@@ -23,9 +23,9 @@ def result_metadata(r: TableResult) -> dict:
 
 def agreement_metadata(a: Agreement) -> dict:
     md = {
-        "linhas_origem_do_dado": MetadataValue.int(a.source_rows),
+        "linhas_fonte": MetadataValue.int(a.source_rows),
         "linhas_destino": MetadataValue.int(a.target_rows),
-        "checksum_origem_do_dado": a.source_checksum,
+        "checksum_fonte": a.source_checksum,
         "checksum_destino": a.target_checksum,
     }
     md.update({k: MetadataValue.int(v) for k, v in a.detail.items()})
