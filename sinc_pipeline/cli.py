@@ -76,16 +76,23 @@ def cmd_run(args) -> int:
     from .config import load_settings
     from .defs import build_defs
     from .instance import get_instance
-    from .runner import parse_sets, run_job
+    from .runner import job_is_partitioned, parse_sets, run_job
 
     settings = load_settings(args.config)
     defs = build_defs(settings)
     instance = get_instance(settings.dagster_home)
-    stores = [settings.store(args.store).id] if args.store else [s.id for s in settings.stores]
+    partitioned = job_is_partitioned(defs, args.job)
+    if not partitioned:
+        stores = [None]
+    elif args.store:
+        stores = [settings.store(args.store).id]
+    else:
+        stores = [s.id for s in settings.stores]
     sets = parse_sets(args.sets)
     summaries = [run_job(defs, args.job, store, sets, instance) for store in stores]
     if args.json:
-        out = summaries[0].as_dict() if args.store else {"execucoes": [s.as_dict() for s in summaries]}
+        single = args.store or not partitioned
+        out = summaries[0].as_dict() if single else {"execucoes": [s.as_dict() for s in summaries]}
         print(json.dumps(out, ensure_ascii=False, indent=2, default=str))
     else:
         for s in summaries:

@@ -62,13 +62,21 @@ def _value(v) -> Any:
     return getattr(v, "value", v)
 
 
-def run_job(defs: Definitions, job_name: str, store: str | None, sets: dict[str, Any], instance,
-            log_level: str = "WARNING") -> RunSummary:
+def _job(defs: Definitions, job_name: str) -> JobDefinition:
     try:
-        job = defs.resolve_job_def(job_name)
+        return defs.resolve_job_def(job_name)
     except Exception:
         names = sorted(j.name for j in defs.resolve_all_job_defs() if not j.name.startswith("__"))
         raise SincError(f"Job {job_name!r} não existe. Dica: use um de: {', '.join(names)}") from None
+
+
+def job_is_partitioned(defs: Definitions, job_name: str) -> bool:
+    return _job(defs, job_name).partitions_def is not None
+
+
+def run_job(defs: Definitions, job_name: str, store: str | None, sets: dict[str, Any], instance,
+            log_level: str = "WARNING") -> RunSummary:
+    job = _job(defs, job_name)
     run_config = run_config_for(job, sets)
     run_config["loggers"] = {"console": {"config": {"log_level": log_level}}}
     result = job.execute_in_process(run_config=run_config, instance=instance, partition_key=store,
