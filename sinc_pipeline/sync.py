@@ -294,7 +294,7 @@ def sync_unit(settings: Settings, store_id: str, unit: list[TableConfig], *, run
             _fast_readers(src_url, tgt_url) as fast:
         origin_conn, store_conn = (src, tgt) if direction == "receive" else (tgt, src)
         plans = [resolve_plan(t, store, origin_conn, settings.origin.url, store_conn, store.url) for t in unit]
-        items = []
+        items, positions = [], []
         for plan in plans:
             t0 = time.perf_counter()
             source, target = _sides(plan, direction, src, tgt, settings.chunk_size, fast)
@@ -305,24 +305,24 @@ def sync_unit(settings: Settings, store_id: str, unit: list[TableConfig], *, run
                                        "cursor" if plan.config.cursor else "diff", compared,
                                        cursor=None if new_pos is None else str(new_pos),
                                        duration_s=time.perf_counter() - t0))
-            results[-1]._new_pos = new_pos  # type: ignore[attr-defined]
+            positions.append(new_pos)
         t0 = time.perf_counter()
         if gate is not None:
             out = gate(GateInput(store, direction, plans, {p.config.name: ch for p, (_, ch) in zip(plans, items)},
                                  tgt, run_id))
             items = [(target, out.changes[p.config.name]) for p, (target, _) in zip(plans, items)]
-            for p, r in zip(plans, results):
+            for i, (p, r) in enumerate(zip(plans, results)):
                 r.extra.update(out.report.get(p.config.name, {}))
                 held = out.held_cursor.get(p.config.name)
-                if held is not None and (r._new_pos is None or held < r._new_pos):  # type: ignore[attr-defined]
-                    r._new_pos = held  # type: ignore[attr-defined]
+                if held is not None and (positions[i] is None or held < positions[i]):
+                    positions[i] = held
                     r.cursor = str(held)
             if out.write is not None:
                 out.write(tgt)
         counts = apply(tgt, items, hook)
-        for plan, r in zip(plans, results):
+        for plan, pos in zip(plans, positions):
             if plan.config.cursor:
-                set_cursor(tgt, store.id, plan.config.name, direction, r._new_pos, run_id)  # type: ignore[attr-defined]
+                set_cursor(tgt, store.id, plan.config.name, direction, pos, run_id)
         apply_s = time.perf_counter() - t0
     for r, c in zip(results, counts):
         r.inserted, r.updated, r.deleted = c["inserted"], c["updated"], c["deleted"]
