@@ -118,6 +118,30 @@ class FiscalConfig(_Model):
     columns: FiscalColumns = Field(default_factory=FiscalColumns)
     quarantine_table: str = "quarentena_fiscal"
     contingency_limit_hours: StrictInt = Field(24, ge=1)
+    sale_link: dict[str, str] = Field(
+        default_factory=lambda: {"vendas": "id", "venda_itens": "venda_id", "documentos_fiscais": "venda_id"},
+        description="Table of the send unit -> its column holding the sale id: the rows held with a failing document.",
+    )
+    identity_includes_emission_type: StrictBool = Field(
+        False, description="Ajuste SINIEF 19/19 states: tpEmis is part of a document's identity.")
+    pending_statuses: list[str] = Field(
+        default_factory=lambda: ["contingencia", "pendente"],
+        description="Statuses of an offline NFC-e not yet transmitted (accent- and case-insensitive).",
+    )
+    timezone: str = Field("America/Sao_Paulo", description="Zone of the documents' naive timestamps.")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, v: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        from pydantic_core import PydanticCustomError
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise PydanticCustomError("timezone", "fuso horário desconhecido. Dica: use um nome IANA, "
+                                                  "ex.: America/Sao_Paulo ou America/Manaus") from None
+        return v
 
 
 class Settings(_Model):

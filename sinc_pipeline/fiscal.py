@@ -242,14 +242,16 @@ def _row_reasons(cnpj: str | None, model: int | None, series: int | None, number
 def check_documents(docs: pd.DataFrame, *, store_nfe_series: set[int], store_nfce_series: set[int],
                     store_contingency_series: set[int], existing: pd.DataFrame | None = None,
                     key_cols: Sequence[str] | None = None,
-                    columns: Mapping[str, str] | None = None) -> pd.DataFrame:
+                    columns: Mapping[str, str] | None = None,
+                    store_cnpj: str | None = None) -> pd.DataFrame:
     """Documents of one store that must not be sent, as columns ``indice`` and ``motivo``.
 
     ``key_cols`` are the columns identifying a document (default: the mapped cnpj, modelo,
     serie, numero; add the tpEmis column where Ajuste SINIEF 19/19 makes it part of the
     identity). ``existing`` holds the origin's documents with the same column names. An
     identity held by a different key, in ``existing`` or elsewhere in ``docs``, is refused:
-    a number already transmitted must never be reused.
+    a number already transmitted must never be reused. ``store_cnpj`` (optional) is the sending
+    store's CNPJ: its series are its own only under that CNPJ, so another issuer is refused.
     """
     c = _cols(columns)
     ident = list(key_cols) if key_cols is not None else [c["cnpj"], c["model"], c["series"], c["number"]]
@@ -260,6 +262,11 @@ def check_documents(docs: pd.DataFrame, *, store_nfe_series: set[int], store_nfc
     nfe, nfce, cont = set(store_nfe_series), set(store_nfce_series), set(store_contingency_series)
     reasons = [_row_reasons(*row, nfe, nfce, cont) for row in zip(
         n[c["cnpj"]], n[c["model"]], n[c["series"]], n[c["number"]], n[c["emission_type"]], docs[c["key"]])]
+    if store_cnpj:
+        own = normalize_cnpj(store_cnpj)
+        for pos, cnpj in enumerate(n[c["cnpj"]]):
+            if cnpj is not None and cnpj != own:
+                reasons[pos].append(f"CNPJ {cnpj} não é o da loja ({own})")
 
     keyed = n.dropna(subset=ident)
     # Same identity, different keys within the batch.

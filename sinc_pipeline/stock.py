@@ -1,7 +1,8 @@
 """Stock alignment between a store and the origin ("Alinhar Estoque"), as pure functions.
 
 ``stock_divergences`` compares quantities per key with exact decimals (0.001 kg stays
-0.001), ``divergence_summary`` condenses them for the back office, and ``plan_adjustments``
+0.001); ``stock_divergences_arrow`` does the same over Arrow tables, vectorised (a store's whole
+stock in milliseconds) and returns only the divergent rows. ``divergence_summary`` condenses them for the back office, and ``plan_adjustments``
 turns them into adjustment movements for the store: each carries the quantity that was
 read (the condition of a conditional UPDATE), a reason and the run id, so history is
 corrected by recorded adjustments, never rewritten silently.
@@ -17,6 +18,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 SITUATIONS = ("divergente", "somente_loja", "somente_origem")
 _ZERO = Decimal(0)
@@ -128,3 +131,75 @@ def plan_adjustments(div: pd.DataFrame, key: list[str], *, run_id: str, now: dat
     for col in ("quantidade_anterior", "quantidade_nova", "diferenca"):
         out[col] = out[col].astype(object)
     return out
+
+
+# ---------------------------------------------------------------- vectorised (Arrow)
+def _decimal_column(arr: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Quantities as an exact decimal column: decimals as they are, integers widened, floats
+    through their shortest repr (as ``to_decimal`` does)."""
+    t = arr.type
+    if pa.types.is_decimal(t):
+        return arr
+    if pa.types.is_integer(t) or pa.types.is_null(t):
+        return arr.cast(pa.decimal128(20, 0))
+    if pa.types.is_floating(t):
+        values = [to_decimal(v) for v in arr.to_pylist()]
+        scale = max([-v.as_tuple().exponent for v in values if v is not None and v.is_finite()] + [0])
+        exact = pa.array([None if v is None else v.quantize(Decimal(1).scaleb(-scale)) for v in values])
+        return pa.chunked_array([exact if pa.types.is_decimal(exact.type) else exact.cast(pa.decimal128(1, 0))])
+    raise ValueError(f"quantidade com tipo {t} não é numérica; esperado decimal, inteiro ou real")
+
+
+def _common_decimal(a: pa.DataType, b: pa.DataType) -> pa.DataType:
+    scale = max(a.scale, b.scale)
+    digits = max(a.precision - a.scale, b.precision - b.scale)
+    return pa.decimal128(min(digits + scale, 37), scale)   # the difference takes one digit more
+
+
+def _check_key_arrow(t: pa.Table, key: list[str], side: str) -> None:
+    for k in key:
+        if t.column(k).null_count:
+            raise ValueError(f"estoque da {side}: chave {key} com valores nulos")
+    if not t.num_rows:
+        return
+    counts = t.select(key).group_by(key).aggregate([([], "count_all")])
+    if counts.num_rows != t.num_rows:
+        dup = counts.filter(pc.greater(counts.column("count_all"), 1)).select(key).slice(0, 5)
+        raise ValueError(f"estoque da {side}: chave {key} repetida, por exemplo {dup.to_pylist()}")
+
+
+def stock_divergences_arrow(store: pa.Table, origin: pa.Table, key: list[str], quantity: str) -> pa.Table:
+    """``stock_divergences`` over Arrow tables: same columns and rules, quantities as exact
+    ``decimal128`` (``diferenca`` one digit wider), largest absolute difference first."""
+    key = list(key)
+    _check_key_arrow(store, key, "loja")
+    _check_key_arrow(origin, key, "origem")
+    s_q, o_q = _decimal_column(store.column(quantity)), _decimal_column(origin.column(quantity))
+    qtype = _common_decimal(s_q.type, o_q.type)
+    s = pa.table([*store.select(key).columns, s_q.cast(qtype)], names=key + ["quantidade_loja"])
+    o = pa.table([*origin.select(key).columns, o_q.cast(qtype)], names=key + ["quantidade_origem"])
+    s = s.append_column("__loja", pa.array([True] * s.num_rows, pa.bool_()))
+    o = o.append_column("__origem", pa.array([True] * o.num_rows, pa.bool_()))
+    j = s.join(o, keys=key, join_type="full outer", coalesce_keys=True)
+    zero = pa.scalar(Decimal(0), qtype)
+    diff = pc.subtract(pc.coalesce(j.column("quantidade_origem"), zero), pc.coalesce(j.column("quantidade_loja"), zero))
+    keep = pc.not_equal(diff, pa.scalar(Decimal(0), diff.type))
+    j = j.append_column("diferenca", diff).filter(keep)
+    in_store, in_origin = j.column("__loja").is_valid(), j.column("__origem").is_valid()
+    situ = pc.if_else(pc.and_(in_store, in_origin), "divergente",
+                      pc.if_else(in_store, "somente_loja", "somente_origem"))
+    out = j.select(key + ["quantidade_loja", "quantidade_origem", "diferenca"]).append_column(
+        "situacao", situ.cast(pa.string()))
+    if not out.num_rows:
+        return out
+    order = pc.sort_indices(pa.table({"a": pc.abs(out.column("diferenca"))}), sort_keys=[("a", "descending")])
+    return out.take(order)
+
+
+def divergences_frame(div: pa.Table) -> pd.DataFrame:
+    """The Arrow divergences as the pandas frame ``divergence_summary`` and ``plan_adjustments``
+    take: quantities as ``Decimal`` objects (None where a side lacks the row)."""
+    df = div.to_pandas()
+    for col in ("quantidade_loja", "quantidade_origem", "diferenca"):
+        df[col] = pd.Series(div.column(col).to_pylist(), index=df.index, dtype=object)
+    return df

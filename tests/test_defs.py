@@ -35,7 +35,7 @@ def test_names_users_expect(demo):
     assert auto.default_status == DefaultScheduleStatus.STOPPED and auto.job_name == "forcar_atualizacao"
     assert auto.cron_schedule == "*/5 * * * *"
     checks = {c.name for c in defs.resolve_asset_graph().asset_check_keys}
-    assert checks == {"origem_e_loja_conferem"}
+    assert checks == {"origem_e_loja_conferem", "nenhuma_divergencia_restante", "sem_documentos_em_quarentena"}
 
 
 @pytest.mark.parametrize("minutes,cron,filtered", [
@@ -73,7 +73,8 @@ def test_forcar_atualizacao_runs_and_reports(demo):
         assert first.assets["enviar_vendas"]["inseridas"] > 0
         assert first.assets["receber_produtos"]["inseridas"] > 0
         assert "cursor" in first.assets["receber_produtos"]
-        assert all(c["passou"] for c in first.checks.values()) and len(first.checks) == len(demo.tables)
+        assert all(c["passou"] for c in first.checks.values())
+        assert len(first.checks) == len(demo.tables) + 1   # + enviar_documentos_fiscais:sem_documentos_em_quarentena
         again = run_job(defs, "forcar_atualizacao", "loja_01", {}, instance)
         assert again.success
         assert all(a["inseridas"] == a["atualizadas"] == a["excluidas"] == 0 for a in again.assets.values())

@@ -402,3 +402,16 @@ def test_pending_contingency_limit(limit, late):
 def test_pending_contingency_custom_statuses():
     out = pending_contingency(_pending_docs(), now=datetime(2026, 2, 2, 12), pending_values={"autorizada"})
     assert out["chave"].tolist() == ["K4"]
+
+
+@pytest.mark.parametrize("store_cnpj, failures", [
+    (CNPJ, []),
+    ("11.222.333/0001-81", []),             # formatted the same CNPJ
+    ("11444777000161", [0]),                # another issuer: its series are not this store's
+    (None, []),                             # not given: not checked
+])
+def test_check_documents_store_cnpj(store_cnpj, failures):
+    out = _check([_doc()], store_cnpj=store_cnpj)
+    assert out["indice"].tolist() == failures
+    if failures:
+        assert out.loc[0, "motivo"] == "CNPJ 11222333000181 não é o da loja (11444777000161)"

@@ -8,7 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sinc_pipeline.stock import divergence_summary, plan_adjustments, stock_divergences, to_decimal
+import pyarrow as pa
+
+from sinc_pipeline.stock import (divergence_summary, divergences_frame, plan_adjustments, stock_divergences,
+                                 stock_divergences_arrow, to_decimal)
 
 KEY = ["loja_id", "produto_id"]
 NOW = datetime(2026, 2, 2, 12, 0)
@@ -45,7 +48,7 @@ def test_to_decimal_rejects(value):
         to_decimal(value)
 
 
-@pytest.mark.parametrize("store_rows, origin_rows, expected", [
+DIVERGENCE_CASES = [
     # 0.001 kg stays 0.001, never float noise
     ([(1, 10, D("2.001"))], [(1, 10, D("2.000"))],
      [(1, 10, D("2.001"), D("2.000"), D("-0.001"), "divergente")]),
@@ -59,7 +62,10 @@ def test_to_decimal_rejects(value):
     ([(1, 10, D("0"))], [], []),
     ([], [(1, 10, D("0.000"))], []),
     ([(1, 10, None)], [(1, 10, D("3"))], [(1, 10, None, D("3"), D("3"), "divergente")]),
-])
+]
+
+
+@pytest.mark.parametrize("store_rows, origin_rows, expected", DIVERGENCE_CASES)
 def test_stock_divergences(store_rows, origin_rows, expected):
     out = stock_divergences(_stock(store_rows), _stock(origin_rows), KEY, "quantidade")
     assert list(out.columns) == KEY + ["quantidade_loja", "quantidade_origem", "diferenca", "situacao"]
@@ -153,3 +159,51 @@ def test_plan_adjustments_rejects_unknown_situation():
                          "quantidade_origem": D("2"), "diferenca": D("1"), "situacao": "outra"}])
     with pytest.raises(ValueError, match="situação desconhecida"):
         plan_adjustments(div, KEY, run_id="r", now=NOW)
+
+
+# ---------------------------------------------------------------- vectorised twin
+def _arrow_stock(rows, qtype=pa.decimal128(14, 3)):
+    cols = list(zip(*rows)) if rows else [[], [], []]
+    return pa.table({"loja_id": pa.array(cols[0], pa.int64()), "produto_id": pa.array(cols[1], pa.int64()),
+                     "quantidade": pa.array(cols[2], qtype)})
+
+
+@pytest.mark.parametrize("store_rows, origin_rows, expected", DIVERGENCE_CASES)
+def test_stock_divergences_arrow_matches_pandas(store_rows, origin_rows, expected):
+    out = stock_divergences_arrow(_arrow_stock(store_rows), _arrow_stock(origin_rows), KEY, "quantidade")
+    assert out.column_names == KEY + ["quantidade_loja", "quantidade_origem", "diferenca", "situacao"]
+    assert [tuple(r.values()) for r in out.to_pylist()] == expected
+    assert out.schema.field("diferenca").type == pa.decimal128(15, 3)   # exact, one digit wider
+
+
+def test_stock_divergences_arrow_sorted_and_summarised():
+    store = _arrow_stock([(1, 1, D("10")), (1, 2, D("1")), (1, 3, D("4")), (1, 4, D("1"))])
+    origin = _arrow_stock([(1, 1, D("9.999")), (1, 2, D("8")), (1, 4, D("1")), (1, 5, D("-20"))])
+    out = stock_divergences_arrow(store, origin, KEY, "quantidade")
+    assert out.column("produto_id").to_pylist() == [5, 2, 3, 1]
+    assert out.column("situacao").to_pylist() == ["somente_origem", "divergente", "somente_loja", "divergente"]
+    df = divergences_frame(out)
+    assert df["diferenca"].tolist() == [D("-20"), D("7"), D("-4"), D("-0.001")]
+    assert divergence_summary(df)["soma_abs_diferencas"] == "31.001"
+    plan = plan_adjustments(df, KEY, run_id="r", now=NOW)
+    assert plan["operacao"].tolist() == ["insert", "update", "update", "update"]
+    assert plan["quantidade_nova"].tolist() == [D("-20"), D("8"), D("0"), D("9.999")]
+
+
+def test_stock_divergences_arrow_mixed_scales_and_floats():
+    store = _arrow_stock([(1, 1, D("2.5"))], pa.decimal128(10, 1))
+    origin = pa.table({"loja_id": [1, 1], "produto_id": [1, 2], "quantidade": [2.501, 0.1]})
+    out = stock_divergences_arrow(store, origin, KEY, "quantidade")
+    assert dict(zip(out.column("produto_id").to_pylist(), out.column("diferenca").to_pylist())) == \
+        {1: D("0.001"), 2: D("0.1")}
+
+
+@pytest.mark.parametrize("side", ["loja", "origem"])
+def test_stock_divergences_arrow_rejects_duplicate_and_null_keys(side):
+    dup = _arrow_stock([(1, 1, D("1")), (1, 1, D("2"))])
+    args = (dup, _arrow_stock([])) if side == "loja" else (_arrow_stock([]), dup)
+    with pytest.raises(ValueError, match=f"estoque da {side}: chave .* repetida, por exemplo .*'produto_id': 1"):
+        stock_divergences_arrow(*args, KEY, "quantidade")
+    nulls = pa.table({"loja_id": [1], "produto_id": pa.array([None], pa.int64()), "quantidade": [D("1")]})
+    with pytest.raises(ValueError, match="valores nulos"):
+        stock_divergences_arrow(nulls, _arrow_stock([]), KEY, "quantidade")

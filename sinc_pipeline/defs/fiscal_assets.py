@@ -1,5 +1,117 @@
-"""Placeholder: filled in by its issue."""
+"""Fiscal numbering in Dagster: the ``lacunas_numeracao`` report and the quarantine check.
+
+* asset ``lacunas_numeracao`` (group ``fiscal``, not partitioned), job ``relatorio_fiscal`` and a
+  daily schedule (stopped until turned on): gaps per CNPJ/model/series with the voiding deadline,
+  and offline contingency documents still pending, from ``fiscal_report.py``;
+* check ``sem_documentos_em_quarentena`` on ``enviar_<fiscal.table>``: runs with every send of the
+  documents and fails listing the store's documents held in the quarantine (``fiscal_gate.py``).
+"""
+
+import pandas as pd
+from dagster import (AssetCheckExecutionContext, AssetCheckResult, AssetExecutionContext, AssetKey,
+                     DefaultScheduleStatus, Failure, MaterializeResult, MetadataValue, ScheduleDefinition, asset,
+                     asset_check, define_asset_job, in_process_executor)
+
+from ..config import Settings
+from ..db import redact
+from ..errors import SincError
+from ..fiscal_gate import open_entries
+from ..fiscal_report import build_report, write_report
+from .resources import PARTITION_TAG
+
+GROUP = "fiscal"
+REPORT, JOB, SCHEDULE = "lacunas_numeracao", "relatorio_fiscal", "relatorio_fiscal_diario"
+QUARANTINE_CHECK = "sem_documentos_em_quarentena"
+TOP = 30
 
 
-def build(settings) -> dict:
-    return {"assets": [], "jobs": [], "schedules": [], "asset_checks": []}
+def _markdown(df: pd.DataFrame, columns: list[str], empty: str, limit: int = TOP) -> str:
+    if df.empty:
+        return empty
+    shown = df[columns].head(limit).astype(object).where(df[columns].head(limit).notna(), "—")
+    text = shown.to_markdown(index=False, disable_numparse=True)
+    return text + (f"\n\n… e mais {len(df) - limit} linha(s) no arquivo Parquet." if len(df) > limit else "")
+
+
+def _report_asset(settings: Settings):
+    fiscal = settings.fiscal
+
+    @asset(name=REPORT, group_name=GROUP, kinds={"parquet"},
+           description=f"Lacunas de numeração dos documentos fiscais da origem (`{fiscal.table}` em "
+                       f"`{redact(settings.origin.url)}`), por CNPJ, modelo e série: faixas de números faltantes, "
+                       "prazo para inutilizar (dia 10 do mês seguinte) e dias restantes; e NFC-e emitidas em "
+                       "contingência offline (tpEmis 9) ainda não transmitidas, com a idade, marcadas como "
+                       f"atrasadas após {fiscal.contingency_limit_hours} h. Arquivo Parquet em "
+                       f"`{settings.reports_root}/fiscal/lacunas_numeracao/`.")
+    def lacunas_numeracao(context: AssetExecutionContext) -> MaterializeResult:
+        try:
+            report = build_report(settings)
+        except SincError as err:
+            raise Failure(description=str(err)) from None
+        path = write_report(settings, report)
+        gaps = report.gaps.sort_values(["dias_restantes", "cnpj", "modelo", "serie", "inicio"], na_position="first")
+        pending = report.pending.assign(atrasado=report.pending["atrasado"].map({True: "sim", False: "não"}))
+        context.log.info(f"{len(gaps)} lacuna(s), {len(pending)} documento(s) em contingência pendente(s)")
+        return MaterializeResult(metadata={
+            "documentos_lidos": MetadataValue.int(report.documents),
+            "lacunas": MetadataValue.int(len(gaps)),
+            "numeros_faltantes": MetadataValue.int(int(gaps["quantidade"].sum()) if len(gaps) else 0),
+            "lacunas_com_prazo_vencido": MetadataValue.int(report.overdue_gaps),
+            "contingencia_pendente": MetadataValue.int(len(pending)),
+            "contingencia_atrasada": MetadataValue.int(report.late_pending),
+            "tabela_lacunas": MetadataValue.md(_markdown(
+                gaps, ["loja", "cnpj", "modelo", "serie", "inicio", "fim", "quantidade", "prazo_inutilizacao",
+                       "dias_restantes"], "Nenhuma lacuna de numeração.")),
+            "tabela_contingencia": MetadataValue.md(_markdown(
+                pending, ["loja", "chave", "serie", "numero", "emitido_em", "idade_horas", "atrasado"],
+                "Nenhum documento em contingência pendente de transmissão.")),
+            "gerado_em": MetadataValue.text(f"{report.generated_at:%Y-%m-%d %H:%M:%S} ({fiscal.timezone})"),
+            "arquivo": MetadataValue.path(str(path)),
+        })
+
+    return lacunas_numeracao
+
+
+def _quarantine_check(settings: Settings):
+    fiscal = settings.fiscal
+    target = AssetKey(f"enviar_{fiscal.table}")
+
+    @asset_check(asset=target, name=QUARANTINE_CHECK,
+                 description=f"Nenhum documento fiscal da loja retido na quarentena (`{fiscal.quarantine_table}` na "
+                             "origem). Falha listando os documentos retidos e o motivo; corrigir os dados na loja e "
+                             "enviar de novo os libera.")
+    def sem_documentos_em_quarentena(context: AssetCheckExecutionContext) -> AssetCheckResult:
+        store_id = context.run.tags.get(PARTITION_TAG)
+        try:
+            held = open_entries(settings, store_id)
+        except SincError as err:
+            raise Failure(description=str(err)) from None
+        docs = held[held["tabela"] == fiscal.table]
+        listing = _markdown(docs.rename(columns={"chave_acesso": "chave", "grupo": "venda"}),
+                            ["documento", "chave", "venda", "motivo", "retido_em", "tentativas"],
+                            "Nenhum documento retido.")
+        return AssetCheckResult(passed=held.empty, metadata={
+            "loja": store_id or "todas",
+            "documentos_retidos": MetadataValue.int(len(docs)),
+            "linhas_retidas": MetadataValue.int(len(held)),
+            "retidos": MetadataValue.md(listing),
+        })
+
+    return sem_documentos_em_quarentena
+
+
+def build(settings: Settings) -> dict:
+    if settings.fiscal is None:
+        return {"assets": [], "jobs": [], "schedules": [], "asset_checks": []}
+    report = _report_asset(settings)
+    job = define_asset_job(JOB, selection=[report], executor_def=in_process_executor, tags={"sinc/job": JOB},
+                           description="Relatório fiscal: lacunas de numeração e contingências pendentes "
+                                       "(lacunas_numeracao), sobre os documentos da origem.")
+    schedule = ScheduleDefinition(name=SCHEDULE, job=job, cron_schedule="0 7 * * *",
+                                  execution_timezone=settings.fiscal.timezone,
+                                  default_status=DefaultScheduleStatus.STOPPED,
+                                  description="Relatório fiscal diário às 7h (lacunas_numeracao). Desligado até "
+                                              "ser ligado aqui.")
+    sends = {t.name for t in settings.tables if t.direction == "send"}
+    checks = [_quarantine_check(settings)] if settings.fiscal.table in sends else []
+    return {"assets": [report], "jobs": [job], "schedules": [schedule], "asset_checks": checks}
