@@ -64,7 +64,9 @@ def _print_summary(summary) -> None:
             print(f"    {asset:<32} inseridas={md['inseridas']:<7} atualizadas={md['atualizadas']:<7} "
                   f"excluidas={md['excluidas']:<7} comparadas={md.get('linhas_comparadas', 0)}")
         else:
-            print(f"    {asset}")
+            scalars = [f"{k}={v}" for k, v in md.items()
+                       if isinstance(v, int | float | str) and len(str(v)) <= 60][:5]
+            print(f"    {asset:<32} {' '.join(scalars)}")
     failed = [k for k, v in summary.checks.items() if not v["passou"]]
     if failed:
         print(f"    verificações com falha: {', '.join(failed)}")

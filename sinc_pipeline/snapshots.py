@@ -53,7 +53,8 @@ __all__ = [
     "COMPLETA", "INCREMENTAL", "OPERACAO", "UPSERT", "DELETE", "MANIFEST_FILE",
     "SnapshotError", "ColumnInfo", "TableEntry", "Manifest", "LocalStorage", "SnapshotWriter",
     "table_checksum", "load_manifest", "list_snapshots", "latest", "resolve", "chain_for",
-    "verify_chain", "read_snapshot_table", "materialize_chain", "incremental_schema", "incremental_changes",
+    "verify_chain", "read_snapshot_table", "snapshot_table_schema", "materialize_chain", "incremental_schema",
+    "incremental_changes",
     "apply_incremental", "apply_retention",
 ]
 
@@ -398,6 +399,19 @@ def read_snapshot_table(storage: LocalStorage, m: Manifest, table: str) -> pa.Ta
         raise SnapshotError(problem + ". Dica: restaure o arquivo de outra cópia ou escolha outro snapshot.")
     t = pq.ParquetFile(pa.BufferReader(data)).read()
     return t.replace_schema_metadata(_strip_sinc_metadata(t.schema))
+
+
+def snapshot_table_schema(storage: LocalStorage, m: Manifest, table: str) -> pa.Schema:
+    """The Arrow schema of one table file, read from its Parquet footer only (the ``sinc.*``
+    metadata removed). For a full snapshot this is the schema ``materialize_chain`` returns.
+    Call ``verify_chain`` first: only the footer is parsed here, the file is not hashed."""
+    entry = m.tables.get(table)
+    if entry is None:
+        raise SnapshotError(f"A tabela {table!r} não está no snapshot {m.id!r} da loja {m.store!r} "
+                            f"(tabelas: {sorted(m.tables)}). Dica: confira o nome da tabela.")
+    with storage.open_read(m.store, m.id, entry.file) as f:
+        schema = pq.ParquetFile(f).schema_arrow
+    return schema.with_metadata(_strip_sinc_metadata(schema) or {})
 
 
 # ----------------------------------------------------------------------------------------------

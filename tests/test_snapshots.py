@@ -460,3 +460,12 @@ def test_manifest_changed_after_loading_is_refused(storage, chain3):
     with pytest.raises(SnapshotError, match="manifesto mudou") as err:
         verify_chain(storage, chain)
     assert str(mpath) in str(err.value)
+
+
+def test_snapshot_table_schema_reads_only_the_footer(storage, chain3):
+    full, inc1, _ = chain3
+    assert snap.snapshot_table_schema(storage, full, "produtos") == PROD_SCHEMA
+    assert snap.snapshot_table_schema(storage, full, "produtos").metadata in (None, {})
+    assert snap.snapshot_table_schema(storage, inc1, "produtos").names == PROD_SCHEMA.names + [OPERACAO]
+    with pytest.raises(SnapshotError, match="'clientes' não está no snapshot"):
+        snap.snapshot_table_schema(storage, full, "clientes")
