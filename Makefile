@@ -26,6 +26,8 @@ ui: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/sync_bench.py
+	$(PY) bench/snapshot_bench.py
+	$(PY) bench/stock_bench.py
 
 clean-demo:
 	rm -rf data/demo data/sinc.yaml data/dagster data/snapshots

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
-from dagster import DagsterEventType, Definitions, JobDefinition
+from dagster import DagsterEventType, DagsterInvalidConfigError, Definitions, JobDefinition
 
 from .errors import SincError
 
@@ -79,8 +79,13 @@ def run_job(defs: Definitions, job_name: str, store: str | None, sets: dict[str,
     job = _job(defs, job_name)
     run_config = run_config_for(job, sets)
     run_config["loggers"] = {"console": {"config": {"log_level": log_level}}}
-    result = job.execute_in_process(run_config=run_config, instance=instance, partition_key=store,
-                                    raise_on_error=False, tags={"sinc/origem_execucao": "cli"})
+    try:
+        result = job.execute_in_process(run_config=run_config, instance=instance, partition_key=store,
+                                        raise_on_error=False, tags={"sinc/origem_execucao": "cli"})
+    except DagsterInvalidConfigError as err:
+        problems = "; ".join(e.message for e in err.errors) or str(err)
+        raise SincError(f"Opções inválidas para o job {job_name}: {problems}. "
+                        "Dica: confira os valores de --set (veja o launchpad do job no README).") from None
     summary = RunSummary(store, job_name, result.run_id, result.success)
     for ev in result.get_asset_materialization_events():
         mat = ev.event_specific_data.materialization
