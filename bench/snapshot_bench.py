@@ -19,13 +19,10 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import multiprocessing as mp
 import os
-import resource
 import shutil
 import sys
 import tempfile
-import time
 import uuid
 from pathlib import Path
 
@@ -35,6 +32,7 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from common import best_of, measured, temp_pg_database  # noqa: E402
 from sinc_pipeline.bootstrap import create_store_database  # noqa: E402
 from sinc_pipeline.bulk import bulk_insert  # noqa: E402
 from sinc_pipeline.config import parse_settings  # noqa: E402
@@ -50,40 +48,6 @@ from sinc_pipeline.types import arrow_type  # noqa: E402
 
 PG_ADMIN = os.environ.get("SINC_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 STORE = "loja_01"
-
-
-def best_of(n: int, fn, *args, before=None):
-    """The fastest of ``n`` measured runs (``before()`` runs unmeasured ahead of each): this
-    machine is shared, so single runs are noisy; both sides of every ratio are taken this way."""
-    runs = []
-    for _ in range(n):
-        if before is not None:
-            before()
-        runs.append(measured(fn, *args))
-    return min(runs, key=lambda r: r[1])
-
-
-def measured(fn, *args):
-    """Run fn(*args) in a forked child; return (result, seconds, peak MB of the child)."""
-    ctx = mp.get_context("fork")
-    q = ctx.Queue()
-
-    def child():
-        dispose_all()
-        try:
-            t0 = time.perf_counter()
-            out = fn(*args)
-            q.put((out, time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
-        except BaseException as err:  # noqa: BLE001 - reported by the parent
-            q.put((f"ERRO: {type(err).__name__}: {err}", float("nan"), float("nan")))
-
-    p = ctx.Process(target=child)
-    p.start()
-    out = q.get()
-    p.join()
-    if isinstance(out[0], str) and out[0].startswith("ERRO"):
-        raise SystemExit(out[0])
-    return out
 
 
 def settings_for(work: Path, store_url: str) -> object:
@@ -214,17 +178,8 @@ def main() -> None:
         res["idle"] = measured(snapshot, w, "incremental")
         res["restore_sqlite"] = measured(restore_into, w, f"sqlite:///{work / 'restaurada.db'}")
         if not args.skip_pg:
-            name = f"sinc_bench_{uuid.uuid4().hex[:8]}"
-            admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-            with admin.connect() as c:
-                c.exec_driver_sql(f'CREATE DATABASE "{name}"')
-            try:
-                url = sa.make_url(PG_ADMIN).set(database=name).render_as_string(False)
+            with temp_pg_database() as url:
                 res["restore_pg"] = measured(restore_into, w, url)
-            finally:
-                with admin.connect() as c:
-                    c.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-                admin.dispose()
         res["bootstrap"] = measured(bootstrap, w)
         res["raw_bulk"] = measured(raw_read_bulk_insert, w)
         report(res, store_mb, changed)

@@ -13,9 +13,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import multiprocessing as mp
-import os
-import resource
 import shutil
 import sqlite3
 import sys
@@ -31,6 +28,7 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from common import measured, temp_pg_database  # noqa: E402
 from sinc_pipeline.bulk import bulk_insert  # noqa: E402
 from sinc_pipeline.config import parse_settings  # noqa: E402
 from sinc_pipeline.db import dispose_all, get_engine  # noqa: E402
@@ -39,25 +37,6 @@ from sinc_pipeline.demo_schema import origin_metadata, store_metadata  # noqa: E
 from sinc_pipeline.state import ensure_state_table, set_cursor  # noqa: E402
 from sinc_pipeline.sync import sync_unit  # noqa: E402
 
-PG_ADMIN = os.environ.get("SINC_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-
-
-def measured(fn, *args):
-    """Run fn(*args) in a forked child; return (result, seconds, peak MB of the child)."""
-    ctx = mp.get_context("fork")
-    q = ctx.Queue()
-
-    def child():
-        dispose_all()
-        t0 = time.perf_counter()
-        out = fn(*args)
-        q.put((out, time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
-
-    p = ctx.Process(target=child)
-    p.start()
-    out = q.get()
-    p.join()
-    return out
 
 
 def make_tables(origin_url: str, store_path: Path, rows: int) -> None:
@@ -198,17 +177,8 @@ def main() -> None:
     try:
         results += bench_origin("sqlite", f"sqlite:///{work / 'origem.db'}", work, args.rows)
         if not args.skip_pg:
-            name = f"sinc_bench_{uuid.uuid4().hex[:8]}"
-            admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-            with admin.connect() as c:
-                c.exec_driver_sql(f'CREATE DATABASE "{name}"')
-            try:
-                url = sa.make_url(PG_ADMIN).set(database=name).render_as_string(False)
+            with temp_pg_database() as url:
                 results += bench_origin("postgresql", url, work, args.rows)
-            finally:
-                dispose_all()
-                with admin.connect() as c:
-                    c.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         print()
         report(results)
     finally:

@@ -33,8 +33,7 @@ from .ddl import create_table
 from .dump import read_chunks
 from .errors import DataError, SchemaError
 from .fastread import open_fast_reader
-from .mapping import Mapping
-from .schema import reflect_table, require_columns
+from .schema import origin_layout
 from .state import ensure_state_table, set_cursor
 from .types import arrow_type
 
@@ -68,19 +67,8 @@ class BootstrapResult:
 def plan_copy(cfg: TableConfig, store: StoreConfig, origin: Connection, origin_url: str,
               existing: sa.Table | None) -> TableCopy:
     """The store layout of ``cfg`` (the same rules as ``schema.resolve_plan``)."""
-    o = reflect_table(origin, cfg.name, origin_url, "de origem")
-    filter_cols = list(store.filter) if cfg.scoped else []
-    require_columns(o, cfg.key, origin_url, "de origem", "chave")
-    require_columns(o, list(cfg.columns) + cfg.exclude + filter_cols, origin_url, "de origem", "configuração")
-    if cfg.cursor:
-        require_columns(o, [cfg.cursor], origin_url, "de origem", "cursor")
-    logical = [c for c in o.c.keys() if c not in cfg.exclude]
     have = set(existing.c.keys()) if existing is not None else set()
-    dropped = [c for c in filter_cols if cfg.store_column(c) not in have]
-    if cfg.cursor in dropped:
-        raise SchemaError(f"O cursor {cfg.cursor!r} da tabela {cfg.name!r} não pode ser a coluna de filtro. "
-                          "Dica: escolha outra coluna de cursor.")
-    m = Mapping.build(logical, cfg.key, cfg.columns, dropped, {c: store.filter[c] for c in dropped})
+    o, m, filter_cols = origin_layout(cfg, store, origin, origin_url, have)
     if existing is not None:
         missing = [m.physical[c] for c in m.store_columns if m.physical[c] not in have]
         if missing:

@@ -15,8 +15,6 @@ read from one consistent state.
 """
 from __future__ import annotations
 
-import datetime as dt
-import decimal
 import logging
 
 import pyarrow as pa

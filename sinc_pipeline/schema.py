@@ -66,18 +66,32 @@ class TablePlan:
         return self.store, self.store_filter, self.mapping.physical
 
 
-def resolve_plan(table: TableConfig, store: StoreConfig, origin_conn: Connection, origin_url: str,
-                 store_conn: Connection, store_url: str) -> TablePlan:
+def origin_layout(table: TableConfig, store: StoreConfig, origin_conn: Connection, origin_url: str,
+                  store_columns: set[str]) -> tuple[sa.Table, Mapping, list[str]]:
+    """Reflect the origin table, check every name the config gives it, and derive the mapping to
+    a store table that has ``store_columns`` (filter columns it lacks are dropped).
+
+    Returns (origin table, mapping, filter columns). Shared by the sync and by criar_base_loja.
+    """
     o = reflect_table(origin_conn, table.name, origin_url, "de origem")
-    s = reflect_table(store_conn, table.target_name, store_url, f"da loja {store.id}")
     filter_cols = list(store.filter) if table.scoped else []
     require_columns(o, table.key, origin_url, "de origem", "chave")
     require_columns(o, list(table.columns) + table.exclude + filter_cols, origin_url, "de origem", "configuração")
     if table.cursor:
         require_columns(o, [table.cursor], origin_url, "de origem", "cursor")
     logical = [c for c in o.c.keys() if c not in table.exclude]
-    dropped = [c for c in filter_cols if table.store_column(c) not in s.c]  # the store holds only its rows
+    dropped = [c for c in filter_cols if table.store_column(c) not in store_columns]  # the store holds only its rows
+    if table.cursor and table.cursor in dropped:
+        raise SchemaError(f"O cursor {table.cursor!r} da tabela {table.name!r} não pode ser a coluna de filtro. "
+                          "Dica: escolha outra coluna de cursor.")
     mapping = Mapping.build(logical, table.key, table.columns, dropped, {c: store.filter[c] for c in dropped})
+    return o, mapping, filter_cols
+
+
+def resolve_plan(table: TableConfig, store: StoreConfig, origin_conn: Connection, origin_url: str,
+                 store_conn: Connection, store_url: str) -> TablePlan:
+    s = reflect_table(store_conn, table.target_name, store_url, f"da loja {store.id}")
+    o, mapping, filter_cols = origin_layout(table, store, origin_conn, origin_url, set(s.c.keys()))
     for col in mapping.store_columns:
         phys = mapping.physical[col]
         if phys not in s.c:
@@ -85,9 +99,7 @@ def resolve_plan(table: TableConfig, store: StoreConfig, origin_conn: Connection
                 f"Coluna {phys!r} não existe na tabela {s.name!r} do banco da loja {store.id} {redact(store_url)} "
                 f"(coluna {col!r} da origem). Dica: mapeie-a em 'columns' ou acrescente-a a 'exclude'."
             )
-    if table.cursor and table.cursor in dropped:
-        raise SchemaError(f"O cursor {table.cursor!r} da tabela {table.name!r} não pode ser a coluna de filtro.")
     schema = pa.schema([(c, arrow_type(o.c[c].type)) for c in mapping.columns])
     ofilter = {c: store.filter[c] for c in filter_cols}
-    sfilter = {c: store.filter[c] for c in filter_cols if c not in dropped}
+    sfilter = {c: store.filter[c] for c in filter_cols if c in mapping.physical}
     return TablePlan(table, o, s, mapping, schema, ofilter, sfilter)

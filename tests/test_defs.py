@@ -4,8 +4,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from dagster import (DagsterInstance, DagsterRun, DagsterRunStatus, DefaultScheduleStatus, SkipReason,
-                     build_schedule_context, instance_for_test)
+from dagster import (DagsterInstance, DagsterRun, DagsterRunStatus, DefaultScheduleStatus, build_schedule_context, instance_for_test)
 
 from sinc_pipeline import build_defs
 from sinc_pipeline.defs.schedules import cron_for, is_due
