@@ -30,7 +30,7 @@ from .bulk import bulk_insert
 from .config import Settings, StoreConfig, TableConfig
 from .db import connect, redact
 from .ddl import create_table
-from .dump import read_chunks
+from .chunks import read_chunks
 from .errors import DataError, SchemaError
 from .fastread import open_fast_reader
 from .schema import origin_layout

@@ -33,7 +33,7 @@ from .bulk import bulk_insert
 from .checksum import table_checksum
 from .db import connect, redact
 from .ddl import create_table
-from .dump import read_chunks
+from .chunks import read_chunks
 from .snapshots import (LocalStorage, Manifest, SnapshotError, chain_for, materialize_chain,
                         snapshot_table_schema, verify_chain)
 from .state import ensure_state_table, state_table
