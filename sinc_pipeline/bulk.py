@@ -9,24 +9,21 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 
-def _quote(conn: Connection, name: str) -> str:
-    return conn.dialect.identifier_preparer.quote(name)
-
-
-def _sqlite_value(v):
-    import datetime as dt
-    import decimal
-    if isinstance(v, decimal.Decimal):
-        return str(v)  # NUMERIC affinity stores it as the exact number it spells
-    if isinstance(v, dt.datetime):
-        return v.isoformat(sep=" ", timespec="microseconds")
-    if isinstance(v, dt.date):
-        return v.isoformat()
-    return v
+def _sqlite_column(col: pa.Array | pa.ChunkedArray) -> list:
+    """A column as the values SQLite stores, converted in Arrow rather than value by value:
+    decimals as their exact text (NUMERIC affinity stores the number it spells), dates and
+    timestamps as ISO text (the format SQLAlchemy writes), booleans as 0/1."""
+    t = col.type
+    if pa.types.is_decimal(t) or pa.types.is_temporal(t):
+        col = pc.cast(col, pa.string())
+    elif pa.types.is_boolean(t):
+        col = pc.cast(col, pa.int64())
+    return col.to_pylist()
 
 
 def bulk_insert(conn: Connection, table: str, batches: Iterable[pa.RecordBatch] | pa.Table,
@@ -37,30 +34,22 @@ def bulk_insert(conn: Connection, table: str, batches: Iterable[pa.RecordBatch] 
     """
     if isinstance(batches, pa.Table):
         batches = batches.to_batches(max_chunksize=50_000)
-    dialect = conn.dialect.name
     total = 0
     for batch in batches:
         if batch.num_rows == 0:
             continue
         names = [(columns or {}).get(c, c) for c in batch.schema.names]
-        cols = ", ".join(_quote(conn, c) for c in names)
-        qt = _quote(conn, table)
-        if dialect == "postgresql":
-            raw = conn.connection.driver_connection
-            with raw.cursor().copy(f"COPY {qt} ({cols}) FROM STDIN") as copy:
+        sql = bulk_insert_sql(conn, table, names)
+        raw = conn.connection.driver_connection
+        if conn.dialect.name == "postgresql":
+            with raw.cursor().copy(sql) as copy:
                 for row in zip(*[c.to_pylist() for c in batch.columns]):
                     copy.write_row(row)
-        elif dialect == "sqlite":
-            raw = conn.connection.driver_connection
-            marks = ", ".join("?" for _ in names)
-            data = zip(*[[_sqlite_value(v) for v in c.to_pylist()] for c in batch.columns])
-            raw.executemany(f"INSERT INTO {qt} ({cols}) VALUES ({marks})", data)
+        elif conn.dialect.name == "sqlite":
+            raw.executemany(sql, zip(*[_sqlite_column(c) for c in batch.columns]))
         else:
-            raw = conn.connection.driver_connection
-            marks = ", ".join("%s" for _ in names)
-            data = list(zip(*[c.to_pylist() for c in batch.columns]))
             with raw.cursor() as cur:
-                cur.executemany(f"INSERT INTO {qt} ({cols}) VALUES ({marks})", data)
+                cur.executemany(sql, list(zip(*[c.to_pylist() for c in batch.columns])))
         total += batch.num_rows
     return total
 

@@ -120,14 +120,3 @@ def to_arrow(values: list, t: pa.DataType) -> pa.Array:
     if conv is None:
         return pa.array(values, type=t)
     return pa.array([conv(v) for v in values], type=t)
-
-
-def cast_table(table: pa.Table, schema: pa.Schema) -> pa.Table:
-    """Cast ``table`` to ``schema`` (same column names), column by column."""
-    cols = []
-    for field in schema:
-        col = table.column(field.name)
-        if not col.type.equals(field.type):
-            col = col.cast(field.type)
-        cols.append(col)
-    return pa.Table.from_arrays(cols, schema=schema)

@@ -93,3 +93,14 @@ def test_sql_twins_quote_names_and_bind_values(vendas, dialect, quote):
     assert dele.startswith("DELETE FROM vendas WHERE vendas.id =") and "vendas.loja_id =" in dele
     for sql in (ins, upd, dele):
         assert "'" not in sql  # no value is formatted into the SQL: all are bound parameters
+
+
+@pytest.mark.parametrize("dialect,expected", [
+    ("sqlite", 'INSERT INTO "order" (id, "select") VALUES (?, ?)'),
+    ("postgresql", 'COPY "order" (id, "select") FROM STDIN'),
+    ("mysql", "INSERT INTO `order` (id, `select`) VALUES (%s, %s)"),
+])
+def test_bulk_insert_sql_twin_quotes_names(dialect, expected):
+    from sinc_pipeline.bulk import bulk_insert_sql
+    from sinc_pipeline.writer import _dialect
+    assert bulk_insert_sql(_dialect(dialect), "order", ["id", "select"]) == expected
