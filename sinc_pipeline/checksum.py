@@ -32,12 +32,24 @@ def _batch_hash(batch: pa.RecordBatch | pa.Table) -> int:
     return int(hashes.sum(dtype="uint64"))
 
 
+class RunningChecksum:
+    """Rows and checksum accumulated piece by piece (the sum is order-independent)."""
+
+    def __init__(self) -> None:
+        self.rows, self._total = 0, 0
+
+    def add(self, data: pa.Table | pa.RecordBatch) -> None:
+        self.rows += data.num_rows
+        self._total = (self._total + _batch_hash(data)) & _MASK
+
+    @property
+    def value(self) -> str:
+        return f"{self._total:016x}"
+
+
 def table_checksum(data: pa.Table | pa.RecordBatch | Iterable[pa.RecordBatch]) -> tuple[int, str]:
     """(row count, 16-hex-digit checksum) of a table or of an iterable of record batches."""
-    if isinstance(data, pa.Table | pa.RecordBatch):
-        data = [data]
-    rows, total = 0, 0
-    for batch in data:
-        rows += batch.num_rows
-        total = (total + _batch_hash(batch)) & _MASK
-    return rows, f"{total:016x}"
+    acc = RunningChecksum()
+    for batch in [data] if isinstance(data, pa.Table | pa.RecordBatch) else data:
+        acc.add(batch)
+    return acc.rows, acc.value

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from .fastread import FastReader
-from .reader import iter_batches, read_sqlite_json, read_table, select_sql
+from .reader import iter_batches, read_fastest, select_sql
 
 log = logging.getLogger(__name__)
 Range = tuple[int | None, int | None]   # half-open; None = unbounded
@@ -62,21 +62,6 @@ def range_condition(col: sa.ColumnElement, rng: Range) -> sa.ColumnElement:
     return sa.and_(*conds)
 
 
-def _read(conn: Connection, stmt: sa.Select, schema: pa.Schema, chunk_rows: int,
-          fast: FastReader | None, fast_args: tuple) -> pa.Table:
-    if fast is not None:
-        try:
-            return fast.read(*fast_args, schema)
-        except Exception as err:  # noqa: BLE001 - the DB-API path gives the same values
-            log.info("leitura rápida (ADBC) indisponível: %s", err)
-    if conn.dialect.name == "sqlite":
-        try:
-            return read_sqlite_json(conn, stmt, schema)
-        except (NotImplementedError, pa.ArrowException):
-            pass
-    return read_table(conn, stmt, schema, chunk_rows)
-
-
 def read_chunks(conn: Connection, table: sa.Table, schema: pa.Schema, key: list[str], chunk_rows: int,
                 filters: dict | None = None, fast: FastReader | None = None, column: str | None = None
                 ) -> Iterator[tuple[Range | None, pa.Table]]:
@@ -98,9 +83,7 @@ def read_chunks(conn: Connection, table: sa.Table, schema: pa.Schema, key: list[
     col = table.c[column]
     for rng in ranges or [None]:
         extra = None if rng is None else range_condition(col, rng)
-        stmt = select_sql(table, ident, schema.names, filters, extra)
-        piece = _read(conn, stmt, schema, chunk_rows, fast, (table, ident, schema.names, filters, extra))
-        yield rng, piece
+        yield rng, read_fastest(conn, table, ident, filters, extra, schema, chunk_rows, fast)
 
 
 def prefetch(items: Iterator, depth: int = 2) -> Iterator:

@@ -9,8 +9,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 
 import pyarrow as pa
@@ -18,12 +18,12 @@ import pyarrow.compute as pc
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from .checksum import table_checksum
+from .checksum import RunningChecksum
 from .config import Settings, StoreConfig, TableConfig
 from .db import connect
 from .diff import Changes, assert_unique, diff_tables
 from .fastread import FastReader, open_fast_reader
-from .reader import read_int_column_sqlite, read_sqlite_json, read_table, select_sql
+from .reader import read_fastest, select_sql
 from .schema import TablePlan, resolve_plan
 from .state import ensure_state_table, get_cursor, lookback, set_cursor
 from .writer import Hook, Target, apply
@@ -94,20 +94,7 @@ class Side:
 
     def read(self, columns: Sequence[str] | None = None, extra=None) -> pa.Table:
         schema = self.schema if columns is None else pa.schema([self.schema.field(c) for c in columns])
-        if self.fast is not None:
-            try:
-                return self.fast.read(self.table, self.physical, schema.names, self.filters, extra, schema)
-            except Exception as err:  # noqa: BLE001 - fall back to the DB-API path, same values
-                log.info("leitura rápida (ADBC) indisponível para %s: %s", self.table.name, err)
-                self.fast = None
-        if self.conn.dialect.name == "sqlite":
-            if len(schema) == 1 and pa.types.is_int64(schema.field(0).type):
-                return read_int_column_sqlite(self.conn, self.select(columns, extra), schema.names[0])
-            try:
-                return read_sqlite_json(self.conn, self.select(columns, extra), schema)
-            except (NotImplementedError, pa.ArrowException) as err:
-                log.debug("leitura JSON do SQLite indisponível para %s: %s", self.table.name, err)
-        return read_table(self.conn, self.select(columns, extra), schema, self.chunk)
+        return read_fastest(self.conn, self.table, self.physical, self.filters, extra, schema, self.chunk, self.fast)
 
     def col(self, logical: str):
         return self.table.c[self.physical[logical]]
@@ -190,18 +177,22 @@ def _read_both(source: Side, target: Side, extra_s, extra_t) -> tuple[pa.Table, 
         return s, future.result()
 
 
+def ranged_reads(source: Side, target: Side, chunk_rows: int) -> Iterator[tuple[pa.Table, pa.Table]]:
+    """Both sides, whole, as (source, target) pieces: one per key range when the table is large."""
+    col = _range_column(source)
+    for rng in key_ranges(source, target, chunk_rows) or [None]:
+        extra_s = extra_t = None
+        if rng is not None:
+            extra_s = sa.and_(source.col(col) >= rng[0], source.col(col) < rng[1])
+            extra_t = sa.and_(target.col(col) >= rng[0], target.col(col) < rng[1])
+        yield _read_both(source, target, extra_s, extra_t)
+
+
 def _full_diff(plan: TablePlan, source: Side, target: Side, chunk_rows: int) -> tuple[Changes, int, object]:
     """Compare everything, one key range at a time when the table is large (bounded memory)."""
     cfg, key = plan.config, source.key
-    ranges = key_ranges(source, target, chunk_rows) or [None]
     parts, compared, new_pos = [], 0, None
-    for rng in ranges:
-        extra_s = extra_t = None
-        if rng is not None:
-            col = _range_column(source)
-            extra_s = sa.and_(source.col(col) >= rng[0], source.col(col) < rng[1])
-            extra_t = sa.and_(target.col(col) >= rng[0], target.col(col) < rng[1])
-        s, t = _read_both(source, target, extra_s, extra_t)
+    for s, t in ranged_reads(source, target, chunk_rows):
         assert_unique(s, key, _where(source, cfg.name))
         assert_unique(t, key, _where(target, cfg.name))
         parts.append(diff_tables(s, t, key))
@@ -210,7 +201,6 @@ def _full_diff(plan: TablePlan, source: Side, target: Side, chunk_rows: int) -> 
             m = _max(s, cfg.cursor)
             if m is not None and (new_pos is None or m > new_pos):
                 new_pos = m
-        del s, t
     if len(parts) == 1:
         return parts[0], compared, new_pos
     return Changes(pa.concat_tables([p.inserts for p in parts]), pa.concat_tables([p.updates for p in parts]),
@@ -367,15 +357,17 @@ def verify_table(settings: Settings, store_id: str, table: TableConfig) -> Agree
         plan = resolve_plan(table, store, origin_conn, settings.origin.url, store_conn, store.url)
         with _fast_readers(src_url, tgt_url) as fast:
             source, target = _sides(plan, direction, src, tgt, settings.chunk_size, fast)
-            s, t = source.read(), target.read()
-    sr, sc = table_checksum(s)
-    tr, tc = table_checksum(t)
+            src_sum, tgt_sum, missing, different, extra = RunningChecksum(), RunningChecksum(), 0, 0, 0
+            for s, t in ranged_reads(source, target, settings.diff_chunk_rows):
+                src_sum.add(s)
+                tgt_sum.add(t)
+                if table.delete_policy != "propagate":
+                    ch = diff_tables(s, t, source.key)
+                    missing, different = missing + ch.inserts.num_rows, different + ch.updates.num_rows
+                    extra += ch.deletes.num_rows
     if table.delete_policy == "propagate":
-        passed = sr == tr and sc == tc
-        detail = {}
+        passed, detail = src_sum.rows == tgt_sum.rows and src_sum.value == tgt_sum.value, {}
     else:
-        ch = diff_tables(s, t, source.key)
-        passed = not ch.inserts.num_rows and not ch.updates.num_rows
-        detail = {"ausentes_no_destino": ch.inserts.num_rows, "diferentes": ch.updates.num_rows,
-                  "somente_no_destino": ch.deletes.num_rows}
-    return Agreement(table.name, passed, sr, tr, sc, tc, detail)
+        passed = not missing and not different
+        detail = {"ausentes_no_destino": missing, "diferentes": different, "somente_no_destino": extra}
+    return Agreement(table.name, passed, src_sum.rows, tgt_sum.rows, src_sum.value, tgt_sum.value, detail)

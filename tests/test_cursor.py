@@ -111,3 +111,15 @@ def test_large_tables_are_compared_in_key_ranges(make_db, tmp_path):
     # the store held ids 1..18: 19 is inserted, 9 updated, 1 deleted (20 was never there)
     assert (r.inserted, r.updated, r.deleted) == (1, 1, 1) and r.compared == 18
     assert verify_table(st, "loja_01", unit[0]).passed
+
+
+def test_verification_in_key_ranges_agrees_and_catches_a_cent(make_db, tmp_path):
+    st = small_demo(make_db, "sqlite", "sqlite", tmp_path).model_copy(update={"diff_chunk_rows": 5})
+    clientes = st.table("clientes")
+    sync_unit(st, "loja_01", st.units("receive")[2])
+    whole = verify_table(st.model_copy(update={"diff_chunk_rows": 10_000}), "loja_01", clientes)
+    ranged = verify_table(st, "loja_01", clientes)
+    assert ranged.passed and whole.passed
+    assert (ranged.source_rows, ranged.source_checksum) == (whole.source_rows, whole.source_checksum)
+    execute(st.store("loja_01").url, "UPDATE clientes SET limite_credito = limite_credito + 0.01 WHERE id = 17")
+    assert not verify_table(st, "loja_01", clientes).passed
