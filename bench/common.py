@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sinc_pipeline.db import dispose_all  # noqa: E402
+from sinc_pipeline.core.db import dispose_all  # noqa: E402
 
 PG_ADMIN = os.environ.get("SINC_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 

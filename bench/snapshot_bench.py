@@ -33,18 +33,18 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from common import best_of, measured, temp_pg_database  # noqa: E402
-from sinc_pipeline.bootstrap import create_store_database  # noqa: E402
-from sinc_pipeline.bulk import bulk_insert  # noqa: E402
-from sinc_pipeline.config import parse_settings  # noqa: E402
-from sinc_pipeline.db import dispose_all, get_engine  # noqa: E402
-from sinc_pipeline.ddl import create_table  # noqa: E402
-from sinc_pipeline.demo import products_table  # noqa: E402
-from sinc_pipeline.demo_schema import origin_metadata, store_metadata  # noqa: E402
-from sinc_pipeline.dump import dump_store  # noqa: E402
-from sinc_pipeline.reader import read_sqlite_json, select_sql  # noqa: E402
-from sinc_pipeline.restore import restore  # noqa: E402
+from sinc_pipeline.provisioning.store_database import create_store_database  # noqa: E402
+from sinc_pipeline.io.bulk import bulk_insert  # noqa: E402
+from sinc_pipeline.settings import parse_settings  # noqa: E402
+from sinc_pipeline.core.db import dispose_all, get_engine  # noqa: E402
+from sinc_pipeline.io.ddl import create_table  # noqa: E402
+from sinc_pipeline.demo.generate import products_table  # noqa: E402
+from sinc_pipeline.demo.schema import origin_metadata, store_metadata  # noqa: E402
+from sinc_pipeline.snapshots.dump import dump_store  # noqa: E402
+from sinc_pipeline.io.reader import read_sqlite_json, select_sql  # noqa: E402
+from sinc_pipeline.snapshots.restore import restore  # noqa: E402
 from sinc_pipeline.snapshots import LocalStorage  # noqa: E402
-from sinc_pipeline.types import arrow_type  # noqa: E402
+from sinc_pipeline.core.types import arrow_type  # noqa: E402
 
 PG_ADMIN = os.environ.get("SINC_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 STORE = "loja_01"

@@ -32,12 +32,12 @@ import pyarrow as pa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sinc_pipeline.bulk import bulk_insert  # noqa: E402
-from sinc_pipeline.config import parse_settings  # noqa: E402
-from sinc_pipeline.db import dispose_all, get_engine  # noqa: E402
-from sinc_pipeline.demo import NOW, _sales, config_text, demo_stores  # noqa: E402
-from sinc_pipeline.demo_schema import origin_metadata, store_metadata  # noqa: E402
-from sinc_pipeline.stock_align import align_stock, read_stocks  # noqa: E402
+from sinc_pipeline.io.bulk import bulk_insert  # noqa: E402
+from sinc_pipeline.settings import parse_settings  # noqa: E402
+from sinc_pipeline.core.db import dispose_all, get_engine  # noqa: E402
+from sinc_pipeline.demo.generate import NOW, _sales, config_text, demo_stores  # noqa: E402
+from sinc_pipeline.demo.schema import origin_metadata, store_metadata  # noqa: E402
+from sinc_pipeline.stock.align import align_stock, read_stocks  # noqa: E402
 
 import yaml  # noqa: E402
 
@@ -175,7 +175,7 @@ def main() -> int:
             from dagster import DagsterInstance
 
             from sinc_pipeline import build_defs
-            from sinc_pipeline.runner import run_job
+            from sinc_pipeline.cli.run import run_job
             dag_dir = Path(tmp) / "dagster_run"
             fresh_copy(base, dag_dir)
             settings = parse_settings(retarget(raw, base, dag_dir))

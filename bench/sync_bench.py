@@ -29,13 +29,13 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from common import measured, temp_pg_database  # noqa: E402
-from sinc_pipeline.bulk import bulk_insert  # noqa: E402
-from sinc_pipeline.config import parse_settings  # noqa: E402
-from sinc_pipeline.db import dispose_all, get_engine  # noqa: E402
-from sinc_pipeline.demo import products_table  # noqa: E402
-from sinc_pipeline.demo_schema import origin_metadata, store_metadata  # noqa: E402
-from sinc_pipeline.state import ensure_state_table, set_cursor  # noqa: E402
-from sinc_pipeline.sync import sync_unit  # noqa: E402
+from sinc_pipeline.io.bulk import bulk_insert  # noqa: E402
+from sinc_pipeline.settings import parse_settings  # noqa: E402
+from sinc_pipeline.core.db import dispose_all, get_engine  # noqa: E402
+from sinc_pipeline.demo.generate import products_table  # noqa: E402
+from sinc_pipeline.demo.schema import origin_metadata, store_metadata  # noqa: E402
+from sinc_pipeline.sync.state import ensure_state_table, set_cursor  # noqa: E402
+from sinc_pipeline.sync.unit import sync_unit  # noqa: E402
 
 
 

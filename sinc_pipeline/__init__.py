@@ -6,9 +6,9 @@ __all__ = ["build_defs", "load_settings", "Settings"]
 
 def __getattr__(name: str):
     if name == "build_defs":
-        from .defs import build_defs
+        from sinc_pipeline.defs import build_defs
         return build_defs
     if name in ("load_settings", "Settings"):
-        from . import config
-        return getattr(config, name)
+        from sinc_pipeline import settings
+        return getattr(settings, name)
     raise AttributeError(name)

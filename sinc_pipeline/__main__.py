@@ -1,3 +1,3 @@
-from sinc_pipeline.cli import main
+from sinc_pipeline.cli.main import main
 
 raise SystemExit(main())

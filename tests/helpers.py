@@ -7,10 +7,10 @@ from decimal import Decimal
 import yaml
 import sqlalchemy as sa
 
-from sinc_pipeline.config import Settings, parse_settings
-from sinc_pipeline.db import get_engine
-from sinc_pipeline.demo import config_text, demo_stores, populate
-from sinc_pipeline.sync import sync_unit
+from sinc_pipeline.settings import Settings, parse_settings
+from sinc_pipeline.core.db import get_engine
+from sinc_pipeline.demo.generate import config_text, demo_stores, populate
+from sinc_pipeline.sync.unit import sync_unit
 
 SMALL = {"products": 60, "customers": 20, "sales_per_store": 24}
 

@@ -7,10 +7,10 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from sinc_pipeline.bootstrap import create_store_database
-from sinc_pipeline.db import connect, get_engine
-from sinc_pipeline.errors import DataError, SchemaError
-from sinc_pipeline.state import get_cursor
+from sinc_pipeline.provisioning.store_database import create_store_database
+from sinc_pipeline.core.db import connect, get_engine
+from sinc_pipeline.core.errors import DataError, SchemaError
+from sinc_pipeline.sync.state import get_cursor
 
 from .helpers import execute, rows, small_demo, sync_all
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sinc_pipeline.errors import LockedError
-from sinc_pipeline.locks import store_lock
+from sinc_pipeline.core.errors import LockedError
+from sinc_pipeline.core.locks import store_lock
 
 from .helpers import small_demo
 

@@ -8,8 +8,8 @@ import sys
 import pytest
 import yaml
 
-from sinc_pipeline.config import load_settings, parse_settings
-from sinc_pipeline.errors import ConfigError
+from sinc_pipeline.settings import load_settings, parse_settings
+from sinc_pipeline.core.errors import ConfigError
 
 BASE = yaml.safe_load("""
 origin: {url: "sqlite:///data/demo/origem.db"}

@@ -6,9 +6,9 @@ from decimal import Decimal
 
 import pytest
 
-from sinc_pipeline.state import get_cursor
-from sinc_pipeline.db import connect
-from sinc_pipeline.sync import sync_unit, verify_table
+from sinc_pipeline.sync.state import get_cursor
+from sinc_pipeline.core.db import connect
+from sinc_pipeline.sync.unit import sync_unit, verify_table
 
 from .helpers import execute, rows, small_demo
 
@@ -90,9 +90,9 @@ def test_send_cursor_survives_crash_and_composite_keys(demo):
 def test_large_tables_are_compared_in_key_ranges(make_db, tmp_path):
     st = small_demo(make_db, "sqlite", "sqlite", tmp_path)
     st = st.model_copy(update={"diff_chunk_rows": 1000})
-    from sinc_pipeline.sync import _sides, key_ranges
-    from sinc_pipeline.db import connect
-    from sinc_pipeline.schema import resolve_plan
+    from sinc_pipeline.sync.unit import _sides, key_ranges
+    from sinc_pipeline.core.db import connect
+    from sinc_pipeline.core.layout import resolve_plan
     store = st.store("loja_01")
     with connect(st.origin.url, "o") as o, connect(store.url, "l") as s:
         plan = resolve_plan(st.table("clientes"), store, o, st.origin.url, s, store.url)
@@ -106,7 +106,7 @@ def test_large_tables_are_compared_in_key_ranges(make_db, tmp_path):
     st_small = st.model_copy(update={"diff_chunk_rows": 5})  # 4 key ranges
     unit = st.units("receive")[2]
     assert unit[0].name == "clientes"
-    import sinc_pipeline.sync as sync_mod
+    import sinc_pipeline.sync.unit as sync_mod
     r = sync_mod.sync_unit(st_small, "loja_01", unit)[0]
     # the store held ids 1..18: 19 is inserted, 9 updated, 1 deleted (20 was never there)
     assert (r.inserted, r.updated, r.deleted) == (1, 1, 1) and r.compared == 18

@@ -8,7 +8,7 @@ from dagster import (DagsterInstance, DagsterRun, DagsterRunStatus, DefaultSched
 
 from sinc_pipeline import build_defs
 from sinc_pipeline.defs.schedules import cron_for, is_due
-from sinc_pipeline.runner import run_job
+from sinc_pipeline.cli.run import run_job
 
 from .helpers import execute, rows, small_demo
 

@@ -7,11 +7,11 @@ import pyarrow as pa
 import pytest
 import sqlalchemy as sa
 
-from sinc_pipeline.checksum import table_checksum
-from sinc_pipeline.diff import assert_unique, diff_tables
-from sinc_pipeline.errors import DataError
-from sinc_pipeline.mapping import Mapping, add_constants
-from sinc_pipeline.writer import delete_sql, insert_sql, update_sql
+from sinc_pipeline.io.checksum import table_checksum
+from sinc_pipeline.sync.diff import assert_unique, diff_tables
+from sinc_pipeline.core.errors import DataError
+from sinc_pipeline.sync.mapping import Mapping, add_constants
+from sinc_pipeline.io.writer import delete_sql, insert_sql, update_sql
 
 D = pa.decimal128(12, 2)
 
@@ -101,6 +101,6 @@ def test_sql_twins_quote_names_and_bind_values(vendas, dialect, quote):
     ("mysql", "INSERT INTO `order` (id, `select`) VALUES (%s, %s)"),
 ])
 def test_bulk_insert_sql_twin_quotes_names(dialect, expected):
-    from sinc_pipeline.bulk import bulk_insert_sql
-    from sinc_pipeline.writer import _dialect
+    from sinc_pipeline.io.bulk import bulk_insert_sql
+    from sinc_pipeline.io.writer import _dialect
     assert bulk_insert_sql(_dialect(dialect), "order", ["id", "select"]) == expected

@@ -11,15 +11,15 @@ import pyarrow as pa
 import pytest
 import sqlalchemy as sa
 
-from sinc_pipeline.db import connect, get_engine
-from sinc_pipeline.ddl import create_table, create_table_sql
-from sinc_pipeline.dump import dump_store, table_sources
-from sinc_pipeline.errors import SchemaError
-from sinc_pipeline.reader import read_table, select_sql
-from sinc_pipeline.restore import RestoreError, restore
+from sinc_pipeline.core.db import connect, get_engine
+from sinc_pipeline.io.ddl import create_table, create_table_sql
+from sinc_pipeline.snapshots.dump import dump_store, table_sources
+from sinc_pipeline.core.errors import SchemaError
+from sinc_pipeline.io.reader import read_table, select_sql
+from sinc_pipeline.snapshots.restore import RestoreError, restore
 from sinc_pipeline.snapshots import COMPLETA, INCREMENTAL, LocalStorage, SnapshotError, list_snapshots
-from sinc_pipeline.state import get_cursor
-from sinc_pipeline.types import arrow_type
+from sinc_pipeline.sync.state import get_cursor
+from sinc_pipeline.core.types import arrow_type
 
 from .helpers import execute, rows, small_demo, sync_all
 
@@ -291,7 +291,7 @@ def test_replace_recreates_a_table_whose_columns_differ(chain, make_db):
 def test_restore_fails_loudly_when_the_target_changes_values(chain, make_db, monkeypatch):
     demo, _ = chain
     target = make_db("sqlite")
-    import sinc_pipeline.restore as restore_mod
+    import sinc_pipeline.snapshots.restore as restore_mod
     real = restore_mod.bulk_insert
 
     def lossy(conn, table, batches, columns=None):   # a target that silently drops a row
@@ -412,7 +412,7 @@ def test_sqlite_copy_is_kept_for_the_next_incremental(chain):
 
 
 def test_sqlite_and_parquet_comparisons_find_the_same_changes(demo):
-    from sinc_pipeline.dump import (attach_previous, consistent_source, parquet_changes, sqlite_changes,
+    from sinc_pipeline.snapshots.dump import (attach_previous, consistent_source, parquet_changes, sqlite_changes,
                                     _previous_table)
     from sinc_pipeline.snapshots import chain_for, incremental_schema
     full = dump_store(demo, STORE)
@@ -455,7 +455,7 @@ def test_without_the_copy_the_incremental_is_the_same(chain, make_db):
 def test_sqlite_comparison_is_byte_for_byte(make_db, tmp_path):
     """NOCASE columns, numbers stored as text or real, NULL vs empty: SQLite's comparison of the
     two copies must see what the Parquet comparison sees."""
-    from sinc_pipeline.config import parse_settings
+    from sinc_pipeline.settings import parse_settings
     url = make_db("sqlite")
     execute(url, "CREATE TABLE codigos (cod TEXT COLLATE NOCASE PRIMARY KEY NOT NULL, nome TEXT COLLATE NOCASE, "
                  "valor NUMERIC(10, 2), obs TEXT)")

@@ -1,4 +1,4 @@
-"""Tests for sinc_pipeline.fiscal (pure functions, no database)."""
+"""Tests for sinc_pipeline.fiscal.rules (pure functions, no database)."""
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -6,7 +6,7 @@ from datetime import date, datetime
 import pandas as pd
 import pytest
 
-from sinc_pipeline.fiscal import (
+from sinc_pipeline.fiscal.rules import (
     SERIES_MAX, SERIES_MIN, AccessKey, access_key_check_digit, build_access_key, check_documents,
     cnpj_check_digits, gap_report, is_valid_cnpj, is_valid_cpf, normalize_cnpj, number_gaps,
     parse_access_key, pending_contingency, void_deadline,

@@ -12,12 +12,13 @@ import pytest
 from dagster import DagsterEventType, DagsterInstance
 
 from sinc_pipeline import build_defs
-from sinc_pipeline.fiscal import build_access_key
-from sinc_pipeline.fiscal_gate import HELD, RELEASED, REPLACED, gate_for_unit, open_entries
-from sinc_pipeline.runner import run_job
-from sinc_pipeline.state import get_cursor
-from sinc_pipeline.db import get_engine
-from sinc_pipeline.sync import sync_unit
+from sinc_pipeline.fiscal.rules import build_access_key
+from sinc_pipeline.fiscal.gate import gate_for_unit
+from sinc_pipeline.fiscal.quarantine import HELD, RELEASED, REPLACED, open_entries
+from sinc_pipeline.cli.run import run_job
+from sinc_pipeline.sync.state import get_cursor
+from sinc_pipeline.core.db import get_engine
+from sinc_pipeline.sync.unit import sync_unit
 
 from .conftest import ENGINES
 from .helpers import execute, rows, small_demo

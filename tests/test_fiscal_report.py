@@ -8,9 +8,9 @@ import pytest
 from dagster import DagsterInstance
 
 from sinc_pipeline import build_defs
-from sinc_pipeline.fiscal import build_access_key
-from sinc_pipeline.fiscal_report import KIND_GAP, KIND_PENDING, build_report, local_now, report_table, write_report
-from sinc_pipeline.runner import run_job
+from sinc_pipeline.fiscal.rules import build_access_key
+from sinc_pipeline.fiscal.report import KIND_GAP, KIND_PENDING, build_report, local_now, report_table, write_report
+from sinc_pipeline.cli.run import run_job
 
 from .conftest import ENGINES
 from .helpers import execute, small_demo
@@ -85,7 +85,7 @@ def test_relatorio_fiscal_job(make_db, tmp_path):
 
 
 def test_missing_fiscal_column_is_named(make_db, tmp_path):
-    from sinc_pipeline.errors import SchemaError
+    from sinc_pipeline.core.errors import SchemaError
     settings = small_demo(make_db, "sqlite", "sqlite", tmp_path)
     cols = settings.fiscal.columns.model_copy(update={"number": "nnf"})
     bad = settings.model_copy(update={"fiscal": settings.fiscal.model_copy(update={"columns": cols})})
@@ -96,8 +96,8 @@ def test_missing_fiscal_column_is_named(make_db, tmp_path):
 def test_unknown_timezone_is_a_config_error(make_db, tmp_path):
     import yaml
 
-    from sinc_pipeline.config import parse_settings
-    from sinc_pipeline.errors import ConfigError
+    from sinc_pipeline.settings import parse_settings
+    from sinc_pipeline.core.errors import ConfigError
     raw = yaml.safe_load(yaml.safe_dump(small_demo(make_db, "sqlite", "sqlite", tmp_path).model_dump(mode="json")))
     raw["fiscal"]["timezone"] = "America/Sao Paulo"
     with pytest.raises(ConfigError, match=r"fiscal\.timezone: valor 'America/Sao Paulo' — fuso horário desconhecido"):

@@ -5,8 +5,8 @@ from decimal import Decimal
 
 import pytest
 
-from sinc_pipeline.config import parse_settings
-from sinc_pipeline.sync import sync_unit
+from sinc_pipeline.settings import parse_settings
+from sinc_pipeline.sync.unit import sync_unit
 
 from .helpers import execute, rows
 

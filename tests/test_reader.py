@@ -5,9 +5,9 @@ import pyarrow as pa
 import pytest
 import sqlalchemy as sa
 
-from sinc_pipeline.db import get_engine
-from sinc_pipeline.reader import read_int_column_sqlite, read_sqlite_json, read_table, select_sql
-from sinc_pipeline.types import arrow_type
+from sinc_pipeline.core.db import get_engine
+from sinc_pipeline.io.reader import read_int_column_sqlite, read_sqlite_json, read_table, select_sql
+from sinc_pipeline.core.types import arrow_type
 
 from .helpers import small_demo
 

@@ -15,8 +15,8 @@ from dagster import DagsterInstance
 
 from sinc_pipeline import build_defs
 from sinc_pipeline.defs.snapshot_assets import markdown_table
-from sinc_pipeline.locks import store_lock
-from sinc_pipeline.runner import run_job
+from sinc_pipeline.core.locks import store_lock
+from sinc_pipeline.cli.run import run_job
 from sinc_pipeline.snapshots import list_snapshots, LocalStorage
 
 from .helpers import execute, rows, small_demo

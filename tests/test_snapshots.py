@@ -201,10 +201,9 @@ def test_resolve_errors(storage):
         resolve(storage, STORE, "ontem")
 
 
-def test_row_groups_are_written_chunk_by_chunk(storage, monkeypatch):
-    monkeypatch.setattr(snap, "ROW_GROUP_ROWS", 2)
+def test_row_groups_are_written_chunk_by_chunk(storage):
     big = produtos([(i, f"p{i}", Decimal(i), True, T0) for i in range(5)])
-    with SnapshotWriter(storage, STORE, kind=COMPLETA) as w:
+    with SnapshotWriter(storage, STORE, kind=COMPLETA, row_group_rows=2) as w:
         w.write_table("produtos", batches(big, 1), PROD_SCHEMA, key=["id"])
     f = pq.ParquetFile(storage.describe(STORE, w.result.id, "produtos.parquet"))
     assert f.metadata.num_row_groups == 3 and f.metadata.num_rows == 5

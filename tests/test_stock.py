@@ -1,4 +1,4 @@
-"""Tests for sinc_pipeline.stock (exact-decimal stock alignment)."""
+"""Tests for sinc_pipeline.stock.divergence (exact-decimal stock alignment)."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -10,7 +10,7 @@ import pytest
 
 import pyarrow as pa
 
-from sinc_pipeline.stock import (divergence_summary, divergences_frame, plan_adjustments, stock_divergences,
+from sinc_pipeline.stock.divergence import (divergence_summary, divergences_frame, plan_adjustments, stock_divergences,
                                  stock_divergences_arrow, to_decimal)
 
 KEY = ["loja_id", "produto_id"]

@@ -14,11 +14,11 @@ import sqlalchemy as sa
 from dagster import DagsterInstance
 
 from sinc_pipeline import build_defs
-from sinc_pipeline.errors import SchemaError, SincError
-from sinc_pipeline.fiscal import build_access_key
-from sinc_pipeline.fiscal_gate import open_entries
-from sinc_pipeline.runner import run_job
-from sinc_pipeline.stock_align import (REASON, align_stock, apply_alignment, compute_divergences,
+from sinc_pipeline.core.errors import SchemaError, SincError
+from sinc_pipeline.fiscal.rules import build_access_key
+from sinc_pipeline.fiscal.quarantine import open_entries
+from sinc_pipeline.cli.run import run_job
+from sinc_pipeline.stock.align import (REASON, align_stock, apply_alignment, compute_divergences,
                                        conditional_insert_sql, conditional_update_sql, read_stocks)
 
 from .conftest import ENGINES
@@ -62,7 +62,7 @@ def _audit(settings) -> list[tuple]:
 
 
 def _has_table(url: str, name: str) -> bool:
-    from sinc_pipeline.db import get_engine
+    from sinc_pipeline.core.db import get_engine
     with get_engine(url).connect() as c:
         return sa.inspect(c).has_table(name)
 

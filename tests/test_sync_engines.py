@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from sinc_pipeline.sync import sync_unit, verify_table
+from sinc_pipeline.sync.unit import sync_unit, verify_table
 
 from .helpers import execute, rows, small_demo, sync_all
 

@@ -2,6 +2,6 @@
 
 ``build_defs(settings)`` assembles them; nothing here holds sync logic.
 """
-from .build import build_defs
+from sinc_pipeline.defs.build import build_defs
 
 __all__ = ["build_defs"]

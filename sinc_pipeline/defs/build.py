@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from dagster import Definitions
 
-from ..config import Settings
-from . import fiscal_assets, snapshot_assets, stock_assets
-from .jobs import build_sync_jobs
-from .resources import lock_resource, settings_resource
-from .schedules import build_schedules
-from .sync_assets import build_sync_assets
+from sinc_pipeline.settings import Settings
+from sinc_pipeline.defs import fiscal_assets, snapshot_assets, stock_assets
+from sinc_pipeline.defs.jobs import build_sync_jobs
+from sinc_pipeline.defs.resources import lock_resource, settings_resource
+from sinc_pipeline.defs.schedules import build_schedules
+from sinc_pipeline.defs.sync_assets import build_sync_assets
 
 FEATURES = (snapshot_assets, stock_assets, fiscal_assets)
 

@@ -12,12 +12,12 @@ from dagster import (AssetCheckExecutionContext, AssetCheckResult, AssetExecutio
                      DefaultScheduleStatus, Failure, MaterializeResult, MetadataValue, ScheduleDefinition, asset,
                      asset_check, define_asset_job, in_process_executor)
 
-from ..config import Settings
-from ..db import redact
-from ..errors import SincError
-from ..fiscal_gate import open_entries
-from ..fiscal_report import build_report, write_report
-from .resources import PARTITION_TAG
+from sinc_pipeline.settings import Settings
+from sinc_pipeline.core.db import redact
+from sinc_pipeline.core.errors import SincError
+from sinc_pipeline.fiscal.quarantine import open_entries
+from sinc_pipeline.fiscal.report import build_report, write_report
+from sinc_pipeline.defs.resources import PARTITION_TAG
 
 GROUP = "fiscal"
 REPORT, JOB, SCHEDULE = "lacunas_numeracao", "relatorio_fiscal", "relatorio_fiscal_diario"

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from dagster import AssetSelection, define_asset_job, in_process_executor
 
-from ..config import Settings
-from .partitions import stores_partitions
-from .sync_assets import keys_for
+from sinc_pipeline.settings import Settings
+from sinc_pipeline.defs.partitions import stores_partitions
+from sinc_pipeline.defs.sync_assets import keys_for
 
 SYNC_JOBS = ("forcar_atualizacao", "enviar_dados", "receber_dados")
 

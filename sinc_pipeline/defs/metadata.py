@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dagster import MetadataValue
 
-from ..sync import Agreement, TableResult
+from sinc_pipeline.sync.unit import Agreement, TableResult
 
 
 def result_metadata(r: TableResult) -> dict:

@@ -1,7 +1,7 @@
 """One partition per store: the partition key is the store id."""
 from dagster import StaticPartitionsDefinition
 
-from ..config import Settings
+from sinc_pipeline.settings import Settings
 
 
 def stores_partitions(settings: Settings) -> StaticPartitionsDefinition:

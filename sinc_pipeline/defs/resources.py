@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from dagster import Failure, InitResourceContext, resource
 
-from ..config import Settings
-from ..errors import SincError
-from ..locks import store_lock
+from sinc_pipeline.settings import Settings
+from sinc_pipeline.core.errors import SincError
+from sinc_pipeline.core.locks import store_lock
 
 PARTITION_TAG = "dagster/partition"
 

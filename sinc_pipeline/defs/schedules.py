@@ -12,8 +12,8 @@ import datetime as dt
 from dagster import (DagsterRunStatus, DefaultScheduleStatus, RunRequest, RunsFilter, ScheduleEvaluationContext,
                      SkipReason, schedule)
 
-from ..config import Settings
-from .jobs import SYNC_JOBS
+from sinc_pipeline.settings import Settings
+from sinc_pipeline.defs.jobs import SYNC_JOBS
 
 IN_PROGRESS = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING,
                DagsterRunStatus.STARTED, DagsterRunStatus.CANCELING]

@@ -19,14 +19,14 @@ from dagster import (AssetExecutionContext, Config, Failure, MaterializeResult, 
                      OpExecutionContext, Out, Output, asset, define_asset_job, in_process_executor, job, op)
 from pydantic import Field
 
-from ..bootstrap import BootstrapResult, create_store_database
-from ..config import Settings, expand_env
-from ..dump import DumpResult, dump_store
-from ..errors import SincError
-from ..locks import store_lock
-from ..restore import RestoreResult, restore
-from ..snapshots import INCREMENTAL, LocalStorage
-from .partitions import stores_partitions
+from sinc_pipeline.provisioning.store_database import BootstrapResult, create_store_database
+from sinc_pipeline.settings import Settings, expand_env
+from sinc_pipeline.snapshots.dump import DumpResult, dump_store
+from sinc_pipeline.core.errors import SincError
+from sinc_pipeline.core.locks import store_lock
+from sinc_pipeline.snapshots.restore import RestoreResult, restore
+from sinc_pipeline.snapshots import INCREMENTAL, LocalStorage
+from sinc_pipeline.defs.partitions import stores_partitions
 
 ASSET = "base_dados_loja"
 GROUP = "gerar_base_dados"

@@ -12,13 +12,13 @@ from dagster import (AssetCheckExecutionContext, AssetCheckResult, AssetExecutio
                      Config, Failure, MaterializeResult, MetadataValue, asset, asset_check, define_asset_job,
                      in_process_executor)
 
-from ..config import Settings
-from ..errors import SincError
-from ..stock import divergence_summary, divergences_frame
-from ..stock_align import apply_alignment, compute_divergences, divergence_path, read_divergences, write_divergences
-from .partitions import stores_partitions
-from .resources import PARTITION_TAG
-from .sync_assets import keys_for
+from sinc_pipeline.settings import Settings
+from sinc_pipeline.core.errors import SincError
+from sinc_pipeline.stock.divergence import divergence_summary, divergences_frame
+from sinc_pipeline.stock.align import apply_alignment, compute_divergences, divergence_path, read_divergences, write_divergences
+from sinc_pipeline.defs.partitions import stores_partitions
+from sinc_pipeline.defs.resources import PARTITION_TAG
+from sinc_pipeline.defs.sync_assets import keys_for
 
 GROUP = "estoque"
 DIVERGENCES, ADJUSTMENTS = "divergencias_estoque", "ajustes_estoque"

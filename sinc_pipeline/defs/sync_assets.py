@@ -10,13 +10,13 @@ confirms both sides agree for that store (row count and content checksum).
 from dagster import (AssetCheckResult, AssetCheckSpec, AssetDep, AssetExecutionContext, AssetKey, AssetSpec,
                      Failure, MaterializeResult, multi_asset)
 
-from ..config import Settings, TableConfig
-from ..db import redact
-from ..errors import SincError
-from ..fiscal_gate import gate_for_unit
-from ..sync import sync_unit, verify_table
-from .metadata import agreement_metadata, result_metadata
-from .partitions import stores_partitions
+from sinc_pipeline.settings import Settings, TableConfig
+from sinc_pipeline.core.db import redact
+from sinc_pipeline.core.errors import SincError
+from sinc_pipeline.fiscal.gate import gate_for_unit
+from sinc_pipeline.sync.unit import sync_unit, verify_table
+from sinc_pipeline.defs.metadata import agreement_metadata, result_metadata
+from sinc_pipeline.defs.partitions import stores_partitions
 
 VERB = {"receive": "receber", "send": "enviar"}
 GROUP = {"receive": "recebimento", "send": "envio"}

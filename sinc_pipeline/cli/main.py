@@ -1,0 +1,121 @@
+"""Command line: ``python -m sinc_pipeline run|check|demo``."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from sinc_pipeline.core.errors import ConfigError, SincError
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m sinc_pipeline",
+                                description="sinc_pipeline: sincronismo entre a origem e as lojas.")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    run = sub.add_parser("run", help="executa um job (uma execução por loja)")
+    run.add_argument("job")
+    run.add_argument("--store", help="id da loja (padrão: todas, uma execução por loja)")
+    run.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
+                     help="opção do launchpad, ex.: --set modo=completa")
+    run.add_argument("--json", action="store_true", help="imprime as contagens por ativo em JSON")
+    run.add_argument("--config", help="arquivo de configuração (padrão: $SINC_CONFIG ou data/sinc.yaml)")
+    chk = sub.add_parser("check", help="valida um arquivo de configuração")
+    chk.add_argument("path", nargs="?")
+    demo = sub.add_parser("demo", help="gera a demonstração em data/demo e roda forcar_atualizacao")
+    demo.add_argument("--folder", default="data/demo")
+    demo.add_argument("--config", default="data/sinc.yaml")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.cmd == "check":
+            return cmd_check(args.path)
+        if args.cmd == "run":
+            return cmd_run(args)
+        if args.cmd == "demo":
+            return cmd_demo(args)
+    except ConfigError as err:
+        print(str(err), file=sys.stderr)
+        return 1
+    except SincError as err:
+        print(f"Erro: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def cmd_check(path: str | None) -> int:
+    from sinc_pipeline.settings import load_settings
+    s = load_settings(path)
+    print(f"Configuração válida: {len(s.stores)} loja(s) ({', '.join(x.id for x in s.stores)}), "
+          f"{len(s.tables)} tabela(s) ({sum(t.direction == 'send' for t in s.tables)} envio, "
+          f"{sum(t.direction == 'receive' for t in s.tables)} recebimento); "
+          f"enviar a cada {s.intervals.send_minutes} min, receber a cada {s.intervals.receive_minutes} min.")
+    return 0
+
+
+def _print_summary(summary) -> None:
+    state = "OK" if summary.success else "FALHOU"
+    print(f"[{state}] {summary.job} loja={summary.store} run_id={summary.run_id}")
+    for asset, md in summary.assets.items():
+        if "inseridas" in md:
+            print(f"    {asset:<32} inseridas={md['inseridas']:<7} atualizadas={md['atualizadas']:<7} "
+                  f"excluidas={md['excluidas']:<7} comparadas={md.get('linhas_comparadas', 0)}")
+        else:
+            scalars = [f"{k}={v}" for k, v in md.items()
+                       if isinstance(v, int | float | str) and len(str(v)) <= 60][:5]
+            print(f"    {asset:<32} {' '.join(scalars)}")
+    failed = [k for k, v in summary.checks.items() if not v["passou"]]
+    if failed:
+        print(f"    verificações com falha: {', '.join(failed)}")
+    if summary.error:
+        print(f"    erro: {summary.error}")
+
+
+def cmd_run(args) -> int:
+    from sinc_pipeline.settings import load_settings
+    from sinc_pipeline.defs import build_defs
+    from sinc_pipeline.cli.instance import get_instance
+    from sinc_pipeline.cli.run import job_is_partitioned, parse_sets, run_job
+
+    settings = load_settings(args.config)
+    defs = build_defs(settings)
+    instance = get_instance(settings.dagster_home)
+    partitioned = job_is_partitioned(defs, args.job)
+    if not partitioned:
+        stores = [None]
+    elif args.store:
+        stores = [settings.store(args.store).id]
+    else:
+        stores = [s.id for s in settings.stores]
+    sets = parse_sets(args.sets)
+    summaries = [run_job(defs, args.job, store, sets, instance) for store in stores]
+    if args.json:
+        single = args.store or not partitioned
+        out = summaries[0].as_dict() if single else {"execucoes": [s.as_dict() for s in summaries]}
+        print(json.dumps(out, ensure_ascii=False, indent=2, default=str))
+    else:
+        for s in summaries:
+            _print_summary(s)
+    return 0 if all(s.success for s in summaries) else 1
+
+
+def cmd_demo(args) -> int:
+    from sinc_pipeline.demo.generate import build_demo, config_text
+
+    folder, cfg = Path(args.folder), Path(args.config)
+    if not (folder / "origem.db").exists():
+        print(f"Gerando bancos de demonstração em {folder}/ …")
+        demo = build_demo(folder)
+        if not cfg.exists():
+            cfg.parent.mkdir(parents=True, exist_ok=True)
+            cfg.write_text(config_text(demo), encoding="utf-8")
+            print(f"Configuração escrita em {cfg}")
+    elif not cfg.exists():
+        raise SincError(f"{cfg} não existe, mas {folder}/origem.db sim. Dica: apague {folder}/ e rode de novo.")
+    args.job, args.store, args.sets, args.json, args.config = "forcar_atualizacao", None, [], False, str(cfg)
+    code = cmd_run(args)
+    print("\nAbra a interface: make ui  (ou: DAGSTER_HOME=$PWD/data/dagster .venv/bin/dagster dev -w workspace.yaml)")
+    return code

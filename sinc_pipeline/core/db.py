@@ -1,0 +1,120 @@
+"""Engines and connections: one place that turns a URL into a SQLAlchemy engine.
+
+Passwords never leave this module in clear: ``redact`` is what every message uses, and
+connection failures are re-raised as ``DatabaseUnreachable`` naming the redacted URL.
+"""
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine, make_url
+
+from sinc_pipeline.core.errors import DatabaseUnreachable
+
+_engines: dict[str, Engine] = {}
+_lock = threading.Lock()
+
+
+def redact(url: str | sa.URL) -> str:
+    """The URL as it may be shown to a user: password replaced by ***."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "<URL inválida>"
+
+
+def _normalize(url: str) -> sa.URL:
+    u = make_url(url)
+    # Pick the drivers this project installs when the URL names none.
+    if u.drivername == "postgresql":
+        u = u.set(drivername="postgresql+psycopg")
+    elif u.drivername in ("mysql", "mariadb"):
+        u = u.set(drivername=f"{u.drivername}+pymysql")
+    if u.get_backend_name() in ("mysql", "mariadb"):
+        q = dict(u.query)
+        q.setdefault("charset", "utf8mb4")
+        u = u.set(query=q)
+    return u
+
+
+def get_engine(url: str) -> Engine:
+    """A cached engine per URL (engines hold pools; create them once per process)."""
+    with _lock:
+        eng = _engines.get(url)
+        if eng is None:
+            u = _normalize(url)
+            kwargs: dict = {"pool_pre_ping": True}
+            if u.get_backend_name() == "sqlite":
+                kwargs = {"connect_args": {"timeout": 30}}
+            eng = sa.create_engine(u, **kwargs)
+            if u.get_backend_name() == "sqlite":
+                _sqlite_pragmas(eng)
+            _engines[url] = eng
+        return eng
+
+
+def _sqlite_pragmas(eng: Engine) -> None:
+    @sa.event.listens_for(eng, "connect")
+    def _on_connect(dbapi_conn, _record):  # pragma: no cover - trivial
+        # Let SQLAlchemy's BEGIN control transactions, and let readers run beside one writer.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.close()
+
+    @sa.event.listens_for(eng, "begin")
+    def _on_begin(conn):  # pragma: no cover - trivial
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.info.get("sinc_write") else "BEGIN")
+
+
+def dispose_all() -> None:
+    with _lock:
+        for eng in _engines.values():
+            eng.dispose()
+        _engines.clear()
+
+
+def _unreachable(role: str, url: str, err: Exception) -> DatabaseUnreachable:
+    reason = str(getattr(err, "orig", None) or err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    reason = reason.replace(make_url(url).password or "\0", "***") if make_url(url).password else reason
+    return DatabaseUnreachable(
+        f"Banco {role} inacessível: {redact(url)} — {reason}. "
+        "Dica: confira se o servidor está no ar, a URL, o usuário e a rede."
+    )
+
+
+@contextlib.contextmanager
+def connect(url: str, role: str, *, write: bool = False, snapshot: bool = False) -> Iterator[Connection]:
+    """A connection in a transaction: committed on success, rolled back on any error.
+
+    ``snapshot`` reads see one consistent state (REPEATABLE READ on server engines; a SQLite
+    read transaction is a snapshot already), so a sale is never read without its items.
+    """
+    eng = get_engine(url)
+    try:
+        conn = eng.connect()
+        if snapshot and eng.dialect.name != "sqlite":
+            conn = conn.execution_options(isolation_level="REPEATABLE READ")
+    except (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.DBAPIError, OSError) as err:
+        raise _unreachable(role, url, err) from None
+    try:
+        if write:
+            conn.info["sinc_write"] = True
+        with conn.begin():
+            yield conn
+    finally:
+        conn.info.pop("sinc_write", None)
+        conn.close()
+
+
+def check_reachable(url: str, role: str) -> None:
+    with connect(url, role) as conn:
+        conn.exec_driver_sql("SELECT 1")
+
+
+def dialect_name(url: str) -> str:
+    return make_url(url).get_backend_name()

@@ -1,0 +1,129 @@
+"""Reading a table side into Arrow, in chunks, under logical column names and canonical types."""
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from sinc_pipeline.core.types import to_arrow
+
+log = logging.getLogger(__name__)
+
+
+def select_sql(table: sa.Table, physical: dict[str, str], columns: Sequence[str], filters: dict,
+               extra: sa.ColumnElement | None = None, wrap=None) -> sa.Select:
+    """SELECT the logical ``columns`` (labelled) from ``table`` restricted by ``filters`` (logical names).
+
+    ``wrap(column, logical_name)`` may wrap each selected column (the fast path adds CASTs).
+    """
+    wrap = wrap or (lambda col, _name: col)
+    stmt = sa.select(*[wrap(table.c[physical[c]], c).label(c) for c in columns])
+    for col, value in filters.items():
+        stmt = stmt.where(table.c[physical[col]] == value)
+    if extra is not None:
+        stmt = stmt.where(extra)
+    return stmt
+
+
+def iter_batches(conn: Connection, stmt: sa.Select, schema: pa.Schema, chunk_size: int) -> Iterator[pa.RecordBatch]:
+    """Execute through SQLAlchemy (names quoted, values bound), then fetch the driver's raw rows.
+
+    Rows skip SQLAlchemy's per-value result processing: each column is converted to its
+    canonical Arrow type in one vectorised step (``types.to_arrow``), which is several times
+    faster and just as exact (NUMERIC arrives as Decimal, or as a double that is rounded to the
+    column's declared scale).
+    """
+    result = conn.execute(stmt)
+    cursor = result.cursor
+    n = len(schema)
+    try:
+        while True:
+            rows = cursor.fetchmany(chunk_size)
+            if not rows:
+                break
+            cols = list(zip(*rows))
+            arrays = [to_arrow(list(cols[i]), schema.field(i).type) for i in range(n)]
+            yield pa.RecordBatch.from_arrays(arrays, schema=schema)
+    finally:
+        result.close()
+
+
+def read_table(conn: Connection, stmt: sa.Select, schema: pa.Schema, chunk_size: int) -> pa.Table:
+    batches = list(iter_batches(conn, stmt, schema, chunk_size))
+    return pa.Table.from_batches(batches, schema=schema)
+
+
+def read_int_column_sqlite(conn: Connection, stmt: sa.Select, name: str) -> pa.Table:
+    """One integer column from SQLite, fast: SQLite joins the values into one text, Arrow splits it.
+
+    Building a million one-element tuples costs ~3× more; keys are read this way to find deletes.
+    """
+    sub = stmt.subquery()
+    agg = sa.select(sa.func.group_concat(sub.c[name], ","))
+    text = conn.execute(agg).scalar()
+    if not text:
+        return pa.table({name: pa.array([], pa.int64())})
+    values = pc.split_pattern(pa.array([text]), ",").flatten()
+    return pa.table({name: pc.cast(values, pa.int64())})
+
+
+def _json_type(t: pa.DataType) -> pa.DataType:
+    """How a canonical type travels in SQLite's JSON: numbers as numbers, the rest as text."""
+    if pa.types.is_integer(t) or pa.types.is_boolean(t):
+        return pa.int64()
+    if pa.types.is_decimal(t) or pa.types.is_floating(t):
+        return pa.float64()
+    return pa.string()
+
+
+def read_sqlite_json(conn: Connection, stmt: sa.Select, schema: pa.Schema) -> pa.Table:
+    """A whole SELECT from SQLite in one round trip: SQLite renders each row as a JSON object and
+    joins them (in C), Arrow's multi-threaded JSON reader builds the columns, and one vectorised
+    cast per column gives the canonical types (REAL -> decimal rounded to the declared scale, as
+    the DB-API path does; ISO text -> timestamps; 0/1 -> booleans). About 2× faster than building
+    Python tuples, and it releases the GIL while SQLite works. BLOB columns are not supported
+    (JSON cannot carry them): the caller uses ``read_table`` for those.
+    """
+    import io
+
+    import pyarrow.json as pj
+
+    if any(pa.types.is_binary(f.type) for f in schema):
+        raise NotImplementedError("BLOB")
+    sub = stmt.subquery()
+    pairs = []
+    for i, f in enumerate(schema):
+        pairs += [sa.literal_column(f"'c{i}'"), sub.c[f.name]]
+    agg = sa.select(sa.func.group_concat(sa.func.json_object(*pairs), sa.literal_column("char(10)")))
+    text = conn.execute(agg).scalar()
+    if not text:
+        return schema.empty_table()
+    wire = pa.schema([(f"c{i}", _json_type(f.type)) for i, f in enumerate(schema)])
+    raw = pj.read_json(io.BytesIO(text.encode("utf-8")),
+                       parse_options=pj.ParseOptions(explicit_schema=wire, unexpected_field_behavior="error"))
+    arrays = [pc.cast(raw.column(i), f.type) for i, f in enumerate(schema)]
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def read_fastest(conn: Connection, table: sa.Table, physical: dict[str, str], filters: dict, extra,
+                 schema: pa.Schema, chunk_rows: int, fast=None) -> pa.Table:
+    """The rows of ``table`` (logical ``schema``) by the fastest safe path of the engine: ADBC
+    (``fast``, PostgreSQL), then SQLite's joined integers or JSON, then the DB-API — same values."""
+    if fast is not None:
+        try:
+            return fast.read(table, physical, schema.names, filters, extra, schema)
+        except Exception as err:  # noqa: BLE001 - the DB-API path gives the same values
+            log.info("leitura rápida (ADBC) indisponível para %s: %s", table.name, err)
+    stmt = select_sql(table, physical, schema.names, filters, extra)
+    if conn.dialect.name == "sqlite":
+        if len(schema) == 1 and pa.types.is_int64(schema.field(0).type):
+            return read_int_column_sqlite(conn, stmt, schema.names[0])
+        try:
+            return read_sqlite_json(conn, stmt, schema)
+        except (NotImplementedError, pa.ArrowException) as err:
+            log.debug("leitura JSON do SQLite indisponível para %s: %s", table.name, err)
+    return read_table(conn, stmt, schema, chunk_rows)

@@ -1,0 +1,139 @@
+"""Writing changes to one side, with a pure twin for every statement.
+
+``insert_stmt`` / ``update_stmt`` / ``delete_stmt`` build SQLAlchemy statements (every name is
+quoted by SQLAlchemy and every value is a bound parameter; nothing is formatted into SQL);
+``*_sql`` compile them for a dialect so tests and readers can see the exact SQL. ``apply``
+executes a unit's changes on one connection (inside the caller's transaction): deletes
+children-first, then inserts and updates parents-first.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import pyarrow as pa
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from sinc_pipeline.sync.diff import Changes
+
+BATCH = 5_000
+
+
+def _where(table: sa.Table, key: Sequence[str], filters: dict) -> list:
+    conds = [table.c[k] == sa.bindparam(f"_k{i}") for i, k in enumerate(key)]
+    conds += [table.c[c] == sa.literal(v) for c, v in filters.items()]
+    return conds
+
+
+def insert_stmt(table: sa.Table) -> sa.Insert:
+    return sa.insert(table)
+
+
+def update_stmt(table: sa.Table, key: Sequence[str], columns: Sequence[str], filters: dict) -> sa.Update:
+    values = {c: sa.bindparam(f"_v{i}") for i, c in enumerate(columns)}
+    return sa.update(table).where(*_where(table, key, filters)).values(values)
+
+
+def delete_stmt(table: sa.Table, key: Sequence[str], filters: dict) -> sa.Delete:
+    return sa.delete(table).where(*_where(table, key, filters))
+
+
+def _compile(stmt, dialect: sa.engine.Dialect | str) -> str:
+    if isinstance(dialect, str):
+        dialect = _dialect(dialect)
+    return str(stmt.compile(dialect=dialect))
+
+
+def _dialect(name: str) -> sa.engine.Dialect:
+    from sqlalchemy.dialects import mysql, postgresql, sqlite
+    return {"sqlite": sqlite.dialect(), "postgresql": postgresql.dialect(),
+            "mysql": mysql.dialect(), "mariadb": mysql.dialect(is_mariadb=True)}[name]
+
+
+def insert_sql(table: sa.Table, columns: Sequence[str], dialect: str) -> str:
+    return _compile(insert_stmt(table).values({c: sa.bindparam(c) for c in columns}), dialect)
+
+
+def update_sql(table: sa.Table, key: Sequence[str], columns: Sequence[str], filters: dict, dialect: str) -> str:
+    return _compile(update_stmt(table, key, columns, filters), dialect)
+
+
+def delete_sql(table: sa.Table, key: Sequence[str], filters: dict, dialect: str) -> str:
+    return _compile(delete_stmt(table, key, filters), dialect)
+
+
+@dataclass
+class Target:
+    """Where one table's changes go: the physical table, names and the side's filter."""
+    table: sa.Table
+    physical: dict[str, str]     # logical -> physical
+    key: list[str]               # logical key used for updates/deletes
+    filters: dict                # physical col -> value, added to every UPDATE/DELETE WHERE
+    constants: dict              # physical col -> value, added to every inserted row
+
+
+def _rows(table: pa.Table, physical: dict[str, str]) -> list[dict]:
+    return [{physical[k]: v for k, v in r.items()} for r in table.to_pylist()]
+
+
+def _batches(rows: list, size: int = BATCH):
+    for i in range(0, len(rows), size):
+        yield rows[i:i + size]
+
+
+Hook = Callable[[str, str, int], None] | None
+
+
+def _run(conn: Connection, stmt, params: list[dict], op: str, table: str, hook: Hook) -> int:
+    """executemany in batches; ``hook(op, table, rows_so_far)`` after each batch (tests inject faults)."""
+    n = 0
+    for chunk in _batches(params):
+        conn.execute(stmt, chunk)
+        n += len(chunk)
+        if hook:
+            hook(op, table, n)
+    return n
+
+
+def apply_deletes(conn: Connection, t: Target, keys: pa.Table, hook: Hook = None) -> int:
+    if not keys.num_rows:
+        return 0
+    stmt = delete_stmt(t.table, [t.physical[k] for k in t.key], t.filters)
+    params = [{f"_k{i}": r[k] for i, k in enumerate(t.key)} for r in keys.to_pylist()]
+    return _run(conn, stmt, params, "delete", t.table.name, hook)
+
+
+def apply_inserts(conn: Connection, t: Target, rows: pa.Table, hook: Hook = None) -> int:
+    if not rows.num_rows:
+        return 0
+    params = _rows(rows, t.physical)
+    if t.constants:
+        for r in params:
+            r.update(t.constants)
+    return _run(conn, insert_stmt(t.table), params, "insert", t.table.name, hook)
+
+
+def apply_updates(conn: Connection, t: Target, rows: pa.Table, hook: Hook = None) -> int:
+    value_cols = [c for c in rows.column_names if c not in t.key]
+    if not rows.num_rows or not value_cols:
+        return 0
+    stmt = update_stmt(t.table, [t.physical[k] for k in t.key], [t.physical[c] for c in value_cols], t.filters)
+    params = []
+    for r in rows.to_pylist():
+        p = {f"_k{i}": r[k] for i, k in enumerate(t.key)}
+        p.update({f"_v{i}": r[c] for i, c in enumerate(value_cols)})
+        params.append(p)
+    return _run(conn, stmt, params, "update", t.table.name, hook)
+
+
+def apply(conn: Connection, items: list[tuple[Target, Changes]], hook: Hook = None) -> list[dict]:
+    """Apply a unit: deletes children-first, then inserts and updates parents-first."""
+    counts = [{"inserted": 0, "updated": 0, "deleted": 0} for _ in items]
+    for i in reversed(range(len(items))):
+        t, ch = items[i]
+        counts[i]["deleted"] = apply_deletes(conn, t, ch.deletes, hook)
+    for i, (t, ch) in enumerate(items):
+        counts[i]["inserted"] = apply_inserts(conn, t, ch.inserts, hook)
+        counts[i]["updated"] = apply_updates(conn, t, ch.updates, hook)
+    return counts

@@ -1,0 +1,160 @@
+"""Criar Base da Loja: a new store's database, created from the origin.
+
+``create_store_database(settings, store_id)`` builds every configured table in the store's
+(empty) database the way the sync expects to find it — the store's table and column names,
+excluded columns left out, and for scoped tables only the store's rows, without the filter
+columns (a store's database holds only its own rows) unless an existing empty table has them.
+Types come from the origin (``types.arrow_type`` -> ``ddl.py``), the store key is the primary
+key. Everything is read from the origin in one consistent read and loaded in chunks with the
+engine's bulk path, in one write transaction on the store.
+
+Then the sync state is set so that the next ``forcar_atualizacao`` (send, then receive) finds
+nothing to do: for each table with a ``cursor``, the highest cursor value copied is written to
+``sinc_estado`` — receive tables in the store's database (same transaction as the rows), send
+tables in the origin's database (direction ``send``, afterwards; if that write fails, the next
+send just compares everything once and still finds nothing to change).
+
+A store database where any configured table already holds rows is refused, naming the table.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from sinc_pipeline.io.bulk import bulk_insert
+from sinc_pipeline.settings import Settings, StoreConfig, TableConfig
+from sinc_pipeline.core.db import connect, redact
+from sinc_pipeline.io.ddl import create_table
+from sinc_pipeline.io.chunks import read_chunks
+from sinc_pipeline.core.errors import DataError, SchemaError
+from sinc_pipeline.io.fastread import open_fast_reader
+from sinc_pipeline.core.layout import origin_layout
+from sinc_pipeline.sync.state import ensure_state_table, set_cursor
+from sinc_pipeline.core.types import arrow_type
+
+
+@dataclass
+class TableCopy:
+    """How one configured table goes from the origin to the new store database."""
+    config: TableConfig
+    origin: sa.Table
+    schema: pa.Schema               # logical (origin) names of the copied columns, origin types
+    physical: dict[str, str]        # logical -> store column name
+    key: list[str]                  # store key, store column names
+    filters: dict                   # origin filter (scoped tables): logical column -> value
+    exists: bool                    # the (empty) store table exists already
+
+    @property
+    def store_schema(self) -> pa.Schema:
+        return pa.schema([(self.physical[f.name], f.type) for f in self.schema])
+
+
+@dataclass
+class BootstrapResult:
+    store: str
+    target: str                                          # the store URL, password hidden
+    tables: dict[str, int] = field(default_factory=dict)  # store table -> rows copied
+    created: list[str] = field(default_factory=list)
+    cursors: dict[str, str] = field(default_factory=dict)  # "tabela (direção)" -> cursor written
+    duration_s: float = 0.0
+
+
+def plan_copy(cfg: TableConfig, store: StoreConfig, origin: Connection, origin_url: str,
+              existing: sa.Table | None) -> TableCopy:
+    """The store layout of ``cfg`` (the same rules as ``schema.resolve_plan``)."""
+    have = set(existing.c.keys()) if existing is not None else set()
+    o, m, filter_cols = origin_layout(cfg, store, origin, origin_url, have)
+    if existing is not None:
+        missing = [m.physical[c] for c in m.store_columns if m.physical[c] not in have]
+        if missing:
+            raise SchemaError(f"A tabela {existing.name!r} (vazia) do banco da loja {store.id} {redact(store.url)} não "
+                              f"tem a(s) coluna(s) {missing}. Dica: apague a tabela para que criar_base_loja a crie, "
+                              "ou acrescente as colunas.")
+    schema = pa.schema([(c, arrow_type(o.c[c].type)) for c in m.store_columns])
+    return TableCopy(cfg, o, schema, m.physical, [m.physical[k] for k in m.store_key],
+                     {c: store.filter[c] for c in filter_cols}, existing is not None)
+
+
+def _refuse_if_occupied(conn: Connection, settings: Settings, store: StoreConfig) -> dict[str, sa.Table]:
+    """Existing (empty) store tables by name; a table with rows is refused."""
+    insp = sa.inspect(conn)
+    existing = {}
+    for cfg in settings.tables:
+        name = cfg.target_name
+        if not insp.has_table(name):
+            continue
+        table = sa.Table(name, sa.MetaData(), autoload_with=conn)
+        n = conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
+        if n:
+            raise DataError(f"O banco da loja {store.id} {redact(store.url)} já tem dados: a tabela {name!r} tem {n} "
+                            "linha(s). Nada foi gravado. Dica: criar_base_loja é para uma loja sem banco local; para "
+                            "uma loja que já tem dados use forcar_atualizacao, ou restaurar_base para reconstruí-la.")
+        existing[name] = table
+    return existing
+
+
+def _copy(src: Connection, tgt: Connection, plan: TableCopy, chunk_rows: int, fast) -> tuple[int, object]:
+    """Copy one table in chunks; returns (rows, highest cursor value)."""
+    cfg, rows, top = plan.config, 0, None
+    pieces = read_chunks(src, plan.origin, plan.schema, cfg.key, chunk_rows, plan.filters, fast)
+    for _, piece in pieces:
+        try:
+            rows += bulk_insert(tgt, cfg.target_name, piece.to_batches(max_chunksize=chunk_rows), plan.physical)
+        except Exception as err:  # noqa: BLE001 - any driver's error, named for the user
+            text = str(getattr(err, "orig", None) or err).strip()
+            raise DataError(f"Gravação da tabela {cfg.target_name!r} no banco da loja falhou: {type(err).__name__}: "
+                            f"{text.splitlines()[0] if text else ''}. Nada foi gravado nessa tabela (a transação foi "
+                            "desfeita). Dica: confira se a tabela já existente aceita os valores da origem, ou apague-a "
+                            "para que criar_base_loja a crie.") from None
+        if cfg.cursor and piece.num_rows:
+            m = pc.max(piece.column(cfg.cursor)).as_py()
+            if m is not None and (top is None or m > top):
+                top = m
+    return rows, top
+
+
+def create_store_database(settings: Settings, store_id: str, run_id: str | None = None) -> BootstrapResult:
+    """Create the store's database from the origin; see the module docstring."""
+    t0 = time.perf_counter()
+    store = settings.store(store_id)
+    result = BootstrapResult(store.id, redact(store.url))
+    tops: dict[str, object] = {}
+    role = f"da loja {store.id}"
+    fast = open_fast_reader(settings.origin.url)
+    try:
+        with connect(settings.origin.url, "de origem", snapshot=True) as src, \
+                connect(store.url, role, write=True) as tgt:
+            existing = _refuse_if_occupied(tgt, settings, store)
+            plans = [plan_copy(cfg, store, src, settings.origin.url, existing.get(cfg.target_name))
+                     for cfg in settings.tables]
+            for plan in plans:                           # DDL first (MariaDB commits it implicitly)
+                if not plan.exists:
+                    create_table(tgt, plan.config.target_name, plan.store_schema, plan.key)
+                    result.created.append(plan.config.target_name)
+            for plan in plans:
+                rows, top = _copy(src, tgt, plan, settings.chunk_size, fast)
+                result.tables[plan.config.target_name] = rows
+                tops[plan.config.name] = top
+            ensure_state_table(tgt)
+            for plan in plans:
+                cfg = plan.config
+                if cfg.cursor and cfg.direction == "receive":
+                    set_cursor(tgt, store.id, cfg.name, "receive", tops[cfg.name], run_id)
+                    result.cursors[f"{cfg.name} (receive)"] = str(tops[cfg.name])
+    finally:
+        if fast is not None:
+            fast.close()
+    sends = [p.config for p in plans if p.config.cursor and p.config.direction == "send"]
+    if sends:
+        with connect(settings.origin.url, "de origem", write=True) as conn:
+            ensure_state_table(conn)
+            for cfg in sends:
+                set_cursor(conn, store.id, cfg.name, "send", tops[cfg.name], run_id)
+                result.cursors[f"{cfg.name} (send)"] = str(tops[cfg.name])
+    result.duration_s = round(time.perf_counter() - t0, 3)
+    return result

@@ -1,0 +1,182 @@
+"""The configuration file's models (ERP "Configuração"): what each section of ``sinc.yaml`` holds.
+
+One YAML file, path from ``SINC_CONFIG`` (default ``data/sinc.yaml``). ``load_settings`` parses,
+expands ``${VAR}`` in URLs from the environment and validates everything that can be checked
+without touching a database. Every problem is reported at once, each naming the field path,
+the value and a hint (``ConfigError``). What needs a database (tables and columns that exist)
+is checked at run time by ``schema.py``, before anything is written.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, field_validator
+
+from sinc_pipeline.core.errors import ConfigError
+from sinc_pipeline.fiscal.rules import SERIES_MAX, SERIES_MIN, normalize_cnpj
+
+DEFAULT_CONFIG_PATH = "data/sinc.yaml"
+IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+STORE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]*$")
+ENV_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DatabaseConfig(_Model):
+    url: str
+
+
+class Intervals(_Model):
+    send_minutes: StrictInt = Field(5, ge=1, le=1440)
+    receive_minutes: StrictInt = Field(5, ge=1, le=1440)
+
+
+class StoreConfig(_Model):
+    id: str
+    url: str
+    name: str | None = None
+    filter: dict[str, StrictInt | str] = Field(default_factory=dict)
+    cnpj: str
+    nfe_series: StrictInt | None = Field(None, ge=SERIES_MIN, le=SERIES_MAX)
+    nfce_series: StrictInt | None = Field(None, ge=SERIES_MIN, le=SERIES_MAX)
+    contingency_series: StrictInt | None = Field(None, ge=SERIES_MIN, le=SERIES_MAX)
+
+    @field_validator("cnpj", mode="before")
+    @classmethod
+    def _cnpj_text(cls, v: Any) -> Any:
+        return normalize_cnpj(v) if isinstance(v, str) else v
+
+
+class TableConfig(_Model):
+    name: str
+    direction: Literal["receive", "send"]
+    key: list[str]
+    store_table: str | None = None
+    columns: dict[str, str] = Field(default_factory=dict)
+    exclude: list[str] = Field(default_factory=list)
+    scoped: StrictBool = False
+    deletes: Literal["propagate", "ignore"] | None = None
+    group: str | None = None
+    cursor: str | None = None
+    cursor_lookback: StrictInt = Field(
+        300, ge=0,
+        description="Re-read window below the saved cursor: seconds for date/time cursors, units for numeric ones.",
+    )
+
+    @property
+    def target_name(self) -> str:
+        """The store's name for the table."""
+        return self.store_table or self.name
+
+    @property
+    def delete_policy(self) -> str:
+        if self.deletes:
+            return self.deletes
+        return "propagate" if self.direction == "receive" else "ignore"
+
+    def store_column(self, column: str) -> str:
+        return self.columns.get(column, column)
+
+
+class SnapshotsConfig(_Model):
+    root: str = "data/snapshots"
+    keep_full: StrictInt = Field(7, ge=1)
+
+
+class StockConfig(_Model):
+    table: str = "estoque"
+    store_table: str | None = None
+    key: list[str] = Field(default_factory=lambda: ["produto_id"])
+    quantity: str = "quantidade"
+    columns: dict[str, str] = Field(default_factory=dict)
+    scoped: StrictBool = True
+    adjustments_table: str = "ajustes_estoque"
+
+
+class FiscalColumns(_Model):
+    cnpj: str = "cnpj"
+    model: str = "modelo"
+    series: str = "serie"
+    number: str = "numero"
+    emission_type: str = "tp_emis"
+    key: str = "chave"
+    status: str = "status"
+    issued_at: str = "emitido_em"
+
+
+class FiscalConfig(_Model):
+    table: str = "documentos_fiscais"
+    columns: FiscalColumns = Field(default_factory=FiscalColumns)
+    quarantine_table: str = "quarentena_fiscal"
+    contingency_limit_hours: StrictInt = Field(24, ge=1)
+    sale_link: dict[str, str] = Field(
+        default_factory=lambda: {"vendas": "id", "venda_itens": "venda_id", "documentos_fiscais": "venda_id"},
+        description="Table of the send unit -> its column holding the sale id: the rows held with a failing document.",
+    )
+    identity_includes_emission_type: StrictBool = Field(
+        False, description="Ajuste SINIEF 19/19 states: tpEmis is part of a document's identity.")
+    pending_statuses: list[str] = Field(
+        default_factory=lambda: ["contingencia", "pendente"],
+        description="Statuses of an offline NFC-e not yet transmitted (accent- and case-insensitive).",
+    )
+    timezone: str = Field("America/Sao_Paulo", description="Zone of the documents' naive timestamps.")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, v: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        from pydantic_core import PydanticCustomError
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise PydanticCustomError("timezone", "fuso horário desconhecido. Dica: use um nome IANA, "
+                                                  "ex.: America/Sao_Paulo ou America/Manaus") from None
+        return v
+
+
+class Settings(_Model):
+    origin: DatabaseConfig
+    intervals: Intervals = Field(default_factory=Intervals)
+    stores: list[StoreConfig]
+    tables: list[TableConfig]
+    snapshots: SnapshotsConfig = Field(default_factory=SnapshotsConfig)
+    stock: StockConfig | None = None
+    fiscal: FiscalConfig | None = None
+    chunk_size: StrictInt = Field(50_000, ge=100)
+    diff_chunk_rows: StrictInt = Field(250_000, ge=1_000)
+    dagster_home: str = "data/dagster"
+    reports_root: str = "data/relatorios"
+
+    def store(self, store_id: str) -> StoreConfig:
+        for s in self.stores:
+            if s.id == store_id:
+                return s
+        known = ", ".join(s.id for s in self.stores)
+        raise ConfigError([f"loja: valor {store_id!r} não existe na configuração. Dica: use uma de: {known}"])
+
+    def table(self, name: str) -> TableConfig:
+        for t in self.tables:
+            if t.name == name:
+                return t
+        raise KeyError(name)
+
+    def units(self, direction: str) -> list[list[TableConfig]]:
+        """Tables of one direction grouped into apply units (a group, or a lone table), in config order."""
+        units: list[list[TableConfig]] = []
+        by_group: dict[str, list[TableConfig]] = {}
+        for t in self.tables:
+            if t.direction != direction:
+                continue
+            if t.group is None:
+                units.append([t])
+            elif t.group in by_group:
+                by_group[t.group].append(t)
+            else:
+                by_group[t.group] = [t]
+                units.append(by_group[t.group])
+        return units

@@ -1,0 +1,218 @@
+"""Restaurar Base: a store's database rebuilt at a snapshot, on any supported engine.
+
+``restore(storage, store_id, snapshot_ref, target_url, replace=False)``:
+
+1. resolves the snapshot (an id or ``latest``), takes its chain (the full snapshot and each
+   incremental up to it) and verifies every file (presence, sha256, origin) — a broken chain is
+   refused, naming the file, before anything is written;
+2. refuses a target where any of the snapshot's tables already holds rows, unless ``replace``
+   (then those tables are emptied — or dropped and recreated when their columns differ — inside
+   the load);
+3. in one write transaction: creates absent tables with types for the target engine
+   (``ddl.py``), loads each table's state at the snapshot (``materialize_chain``: the full
+   snapshot with every incremental applied in order) with the engine's bulk path, reads every
+   table back and compares row count and content checksum with the snapshot — any difference
+   fails the restore and rolls it back — and writes the store's ``sinc_estado`` rows recorded in
+   the manifest, so the restored store resumes syncing where the snapshot left it.
+
+MariaDB commits DDL implicitly: there, tables created before a failed load stay, empty.
+A restore is also a migration: a SQLite store's snapshot restored into PostgreSQL.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, make_url
+
+from sinc_pipeline.io.bulk import bulk_insert
+from sinc_pipeline.io.checksum import table_checksum
+from sinc_pipeline.core.db import connect, redact
+from sinc_pipeline.io.ddl import create_table
+from sinc_pipeline.io.chunks import read_chunks
+from sinc_pipeline.snapshots import (LocalStorage, Manifest, SnapshotError, chain_for, materialize_chain,
+                        snapshot_table_schema, verify_chain)
+from sinc_pipeline.sync.state import ensure_state_table, state_table
+
+SUPPORTED = ("sqlite", "postgresql", "mysql", "mariadb")
+BATCH_ROWS = 50_000
+
+
+class RestoreError(SnapshotError):
+    """The target refuses the restore, or the restored data differs from the snapshot."""
+
+
+@dataclass
+class RestoreResult:
+    snapshot_id: str
+    chain: list[str]                 # the snapshot ids applied, full first
+    target: str                      # the target URL, password hidden
+    tables: dict[str, int]           # table -> rows restored
+    created: list[str]               # tables created (absent before)
+    replaced: list[str]              # tables that held rows and were replaced
+    cursors: int                     # sinc_estado rows restored
+    duration_s: float = 0.0
+    checksums: dict[str, str] = field(default_factory=dict)
+
+
+def check_target_url(url: str) -> str:
+    """``url`` if it is a SQLAlchemy URL of a supported engine; else an error naming it."""
+    try:
+        backend = make_url(url).get_backend_name()
+    except Exception:
+        raise RestoreError(f"destino = {redact(url)!r} não é uma URL de banco válida. Dica: use uma URL SQLAlchemy, "
+                           "ex.: sqlite:///data/loja_01_restaurada.db ou postgresql://usuario@host/banco.") from None
+    if backend not in SUPPORTED:
+        raise RestoreError(f"destino = {redact(url)!r}: banco {backend!r} não suportado. Dica: use sqlite, "
+                           "postgresql ou mysql/mariadb.")
+    return url
+
+
+def _first_line(err: Exception) -> str:
+    text = str(getattr(err, "orig", None) or err).strip()
+    return f"{type(err).__name__}: {text.splitlines()[0] if text else ''}"
+
+
+def _rows_in(conn: Connection, table: str) -> int:
+    t = sa.table(table)
+    return conn.execute(sa.select(sa.func.count()).select_from(t)).scalar_one()
+
+
+def occupied_tables(conn: Connection, tables: list[str]) -> dict[str, int]:
+    """The tables among ``tables`` that exist at the target and hold rows -> their row count."""
+    insp = sa.inspect(conn)
+    out = {}
+    for name in tables:
+        if insp.has_table(name):
+            n = _rows_in(conn, name)
+            if n:
+                out[name] = n
+    return out
+
+
+def read_back(conn: Connection, name: str, schema: pa.Schema, key: list[str] | None = None,
+              chunk_rows: int = BATCH_ROWS) -> Iterator[pa.Table]:
+    """The target table's rows in the snapshot's canonical types, in key-range pieces (the same
+    readers the dump uses), so verifying a large table never holds all of it twice."""
+    table = sa.Table(name, sa.MetaData(), autoload_with=conn)
+    for _, piece in read_chunks(conn, table, schema, key or [], chunk_rows):
+        yield piece
+
+
+def _action(conn: Connection, name: str, schema: pa.Schema, exists: bool) -> str:
+    """What ``name`` needs before the load: create, recreate (columns differ), empty, or nothing."""
+    if not exists:
+        return "create"
+    have = sa.Table(name, sa.MetaData(), autoload_with=conn)
+    if not all(c in have.c for c in schema.names):
+        return "recreate"
+    return "empty" if _rows_in(conn, name) else ""
+
+
+def _prepare(conn: Connection, plans: dict[str, tuple[str, pa.Schema, list[str]]]) -> None:
+    """DDL first (MariaDB commits it implicitly), then the DELETEs, inside the load's transaction."""
+    for name, (action, schema, key) in plans.items():
+        if action == "recreate":
+            sa.Table(name, sa.MetaData(), autoload_with=conn).drop(conn)
+        if action in ("create", "recreate"):
+            create_table(conn, name, schema, key)
+    for name, (action, _, _) in plans.items():
+        if action == "empty":
+            conn.execute(sa.delete(sa.table(name)))
+
+
+def _check_columns(conn: Connection, manifest: Manifest, url: str) -> None:
+    """Without ``replace``, an existing (empty) table must have every column of the snapshot."""
+    insp = sa.inspect(conn)
+    for name, entry in manifest.tables.items():
+        if insp.has_table(name):
+            have = {c["name"] for c in insp.get_columns(name)}
+            missing = [c.name for c in entry.columns if c.name not in have]
+            if missing:
+                raise RestoreError(f"A tabela {name!r} do destino {redact(url)} não tem a(s) coluna(s) {missing} do "
+                                   "snapshot. Nada foi gravado. Dica: apague a tabela, use um banco vazio ou "
+                                   "substituir: true (a tabela é recriada).")
+
+
+def _verify(conn: Connection, name: str, state: pa.Table, key: list[str], expected: tuple[int, str],
+            url: str) -> str:
+    rows, checksum = table_checksum(read_back(conn, name, state.schema, key))
+    if (rows, checksum) != expected:
+        raise RestoreError(
+            f"Conferência da restauração falhou na tabela {name!r} do destino {redact(url)}: lidas {rows} linhas, "
+            f"checksum {checksum}; o snapshot tem {expected[0]} linhas, checksum {expected[1]}. Nada foi gravado "
+            "(a transação foi desfeita). Dica: confira se o banco de destino aceita os tipos e valores (ex.: "
+            "colunas existentes com tipos menores) ou restaure num banco vazio.")
+    return checksum
+
+
+def _restore_cursors(conn: Connection, manifest: Manifest) -> int:
+    """The store's ``sinc_estado`` rows as they were at the snapshot: the target's rows of this
+    store are replaced by the manifest's (a row absent from the manifest would be stale)."""
+    rows = [r for r in manifest.cursors.get("loja", []) if isinstance(r, dict)]
+    if not rows and not sa.inspect(conn).has_table(state_table.name):
+        return 0
+    ensure_state_table(conn)
+    conn.execute(sa.delete(state_table).where(state_table.c.loja == manifest.store))
+    for r in rows:
+        conn.execute(sa.delete(state_table).where(state_table.c.loja == r["loja"],
+                                                  state_table.c.tabela == r["tabela"],
+                                                  state_table.c.direcao == r["direcao"]))
+        when = r.get("atualizado_em")
+        conn.execute(sa.insert(state_table).values(
+            loja=r["loja"], tabela=r["tabela"], direcao=r["direcao"], cursor_valor=r.get("cursor_valor"),
+            cursor_tipo=r.get("cursor_tipo"), run_id=r.get("run_id"),
+            atualizado_em=dt.datetime.fromisoformat(when) if when else None))
+    return len(rows)
+
+
+def restore(storage: LocalStorage, store_id: str, snapshot_ref: str, target_url: str,
+            replace: bool = False) -> RestoreResult:
+    """Rebuild the store's tables at ``snapshot_ref`` in ``target_url``; see the module docstring."""
+    t0 = time.perf_counter()
+    check_target_url(target_url)
+    chain = chain_for(storage, store_id, snapshot_ref)
+    verify_chain(storage, chain)                                   # refuses before anything is written
+    last = chain[-1]
+    names = list(last.tables)
+    where = redact(target_url)
+    with connect(target_url, f"de destino da restauração da loja {store_id}", write=True) as conn:
+        busy = occupied_tables(conn, names)
+        if busy and not replace:
+            listed = ", ".join(f"{t!r} ({n} linhas)" for t, n in busy.items())
+            raise RestoreError(f"O destino {where} não está vazio: {listed}. Nada foi gravado. Dica: restaure num "
+                               "banco vazio ou use substituir: true para apagar essas tabelas e restaurar.")
+        if not replace:
+            _check_columns(conn, last, target_url)
+        insp = sa.inspect(conn)
+        plans = {}
+        for name in names:
+            schema = snapshot_table_schema(storage, chain[0], name)
+            plans[name] = (_action(conn, name, schema, insp.has_table(name)), schema, last.tables[name].key)
+        _prepare(conn, plans)
+        result = RestoreResult(last.id, [m.id for m in chain], where, {},
+                               [n for n, p in plans.items() if p[0] == "create"],
+                               [n for n, p in plans.items() if p[0] in ("recreate", "empty")], 0)
+        for name in names:                                        # one table in memory at a time
+            entry = last.tables[name]
+            state = materialize_chain(storage, chain, name)
+            try:
+                bulk_insert(conn, name, state.to_batches(max_chunksize=BATCH_ROWS))
+            except Exception as err:  # noqa: BLE001 - any driver's error, named for the user
+                raise RestoreError(f"Gravação da tabela {name!r} no destino {where} falhou: {_first_line(err)}. "
+                                   "Nada foi gravado (a transação foi desfeita). Dica: confira se as tabelas já "
+                                   "existentes no destino aceitam os valores, ou restaure num banco vazio.") from None
+            # a full snapshot's manifest holds the table's checksum; a chain's state is computed
+            expected = (entry.rows, entry.checksum) if len(chain) == 1 else \
+                table_checksum(state.to_batches(max_chunksize=BATCH_ROWS))
+            result.checksums[name] = _verify(conn, name, state, entry.key, expected, target_url)
+            result.tables[name] = state.num_rows
+            del state
+        result.cursors = _restore_cursors(conn, last)
+    result.duration_s = round(time.perf_counter() - t0, 3)
+    return result
+
