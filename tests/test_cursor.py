@@ -8,7 +8,8 @@ import pytest
 
 from sinc_pipeline.sync.state import get_cursor
 from sinc_pipeline.core.db import connect
-from sinc_pipeline.sync.unit import sync_unit, verify_table
+from sinc_pipeline.sync.unit import sync_unit
+from sinc_pipeline.sync.verify import verify_table
 
 from .helpers import execute, rows, small_demo
 
@@ -90,24 +91,24 @@ def test_send_cursor_survives_crash_and_composite_keys(demo):
 def test_large_tables_are_compared_in_key_ranges(make_db, tmp_path):
     st = small_demo(make_db, "sqlite", "sqlite", tmp_path)
     st = st.model_copy(update={"diff_chunk_rows": 1000})
-    from sinc_pipeline.sync.unit import _sides, key_ranges
+    from sinc_pipeline.sync.sides import key_ranges, sides_for
     from sinc_pipeline.core.db import connect
     from sinc_pipeline.core.layout import resolve_plan
     store = st.store("loja_01")
     with connect(st.origin.url, "o") as o, connect(store.url, "l") as s:
         plan = resolve_plan(st.table("clientes"), store, o, st.origin.url, s, store.url)
-        src, tgt = _sides(plan, "receive", o, s, 100)
-        assert key_ranges(src, tgt, 1000) is None
-        ranges = key_ranges(src, tgt, 5)
-        assert ranges[0][0] == 1 and ranges[-1][1] == 21 and len(ranges) == 4
+        src, tgt = sides_for(plan, "receive", o, s, 100)
+        assert key_ranges(src, tgt, 1000) == ("id", None)
+        col, ranges = key_ranges(src, tgt, 5)
+        # open at both ends, so every row of either side is in exactly one range
+        assert col == "id" and ranges == [(None, 6), (6, 11), (11, 16), (16, None)]
     # the ranged comparison finds exactly what the single one does
     execute(st.origin.url, "DELETE FROM clientes WHERE id IN (1, 20)")
     execute(st.origin.url, "UPDATE clientes SET nome = 'Ângela' WHERE id = 9")
     st_small = st.model_copy(update={"diff_chunk_rows": 5})  # 4 key ranges
     unit = st.units("receive")[2]
     assert unit[0].name == "clientes"
-    import sinc_pipeline.sync.unit as sync_mod
-    r = sync_mod.sync_unit(st_small, "loja_01", unit)[0]
+    r = sync_unit(st_small, "loja_01", unit)[0]
     # the store held ids 1..18: 19 is inserted, 9 updated, 1 deleted (20 was never there)
     assert (r.inserted, r.updated, r.deleted) == (1, 1, 1) and r.compared == 18
     assert verify_table(st, "loja_01", unit[0]).passed

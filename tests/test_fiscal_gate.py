@@ -30,7 +30,7 @@ SALE = 23
 def _send(settings, run_id: str) -> dict:
     out = {}
     for unit in settings.units("send"):
-        for r in sync_unit(settings, STORE, unit, run_id=run_id, gate=gate_for_unit(settings, unit)):
+        for r in sync_unit(settings, STORE, unit, run_id=run_id):
             out[r.table] = r
     return out
 

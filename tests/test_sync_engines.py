@@ -6,7 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from sinc_pipeline.sync.unit import sync_unit, verify_table
+from sinc_pipeline.sync.unit import sync_unit
+from sinc_pipeline.sync.verify import verify_table
 
 from .helpers import execute, rows, small_demo, sync_all
 

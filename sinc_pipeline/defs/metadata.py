@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from dagster import MetadataValue
 
-from sinc_pipeline.sync.unit import Agreement, TableResult
+from sinc_pipeline.sync.unit import TableResult
+from sinc_pipeline.sync.verify import Agreement
 
 
 def result_metadata(r: TableResult) -> dict:

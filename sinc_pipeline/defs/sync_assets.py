@@ -13,8 +13,8 @@ from dagster import (AssetCheckResult, AssetCheckSpec, AssetDep, AssetExecutionC
 from sinc_pipeline.settings import Settings, TableConfig
 from sinc_pipeline.core.db import redact
 from sinc_pipeline.core.errors import SincError
-from sinc_pipeline.fiscal.gate import gate_for_unit
-from sinc_pipeline.sync.unit import sync_unit, verify_table
+from sinc_pipeline.sync.unit import sync_unit
+from sinc_pipeline.sync.verify import verify_table
 from sinc_pipeline.defs.metadata import agreement_metadata, result_metadata
 from sinc_pipeline.defs.partitions import stores_partitions
 
@@ -53,15 +53,13 @@ def build_unit_asset(settings: Settings, unit: list[TableConfig], deps: list[Ass
                                          "do conteúdo das colunas sincronizadas.")
               for t in unit]
 
-    gate = gate_for_unit(settings, unit)
-
     @multi_asset(name=name, specs=specs, check_specs=checks, partitions_def=stores_partitions(settings),
                  can_subset=False, required_resource_keys={"trava_loja"},
                  description=f"Unidade de sincronização: {', '.join(t.name for t in unit)}.")
     def _sync(context: AssetExecutionContext):
         store_id = context.partition_key
         try:
-            results = sync_unit(settings, store_id, unit, run_id=context.run_id, gate=gate)
+            results = sync_unit(settings, store_id, unit, run_id=context.run_id)
         except SincError as err:
             raise Failure(description=str(err)) from None
         for t, r in zip(unit, results):

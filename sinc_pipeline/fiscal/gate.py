@@ -30,7 +30,7 @@ from sinc_pipeline.fiscal.quarantine import (HELD, RELEASED, REPLACED, _utcnow, 
 from sinc_pipeline.fiscal.rules import check_documents
 from sinc_pipeline.settings import FiscalConfig, Settings, TableConfig
 from sinc_pipeline.sync.diff import Changes
-from sinc_pipeline.sync.unit import Gate, GateInput, GateOutput
+from sinc_pipeline.sync.gate import Gate, GateInput, GateOutput
 
 @dataclass
 class _Held:

@@ -47,7 +47,8 @@ from sqlalchemy.engine import Connection
 from sinc_pipeline.settings import Settings, StoreConfig, TableConfig
 from sinc_pipeline.core.db import connect, get_engine, redact
 from sinc_pipeline.core.errors import SchemaError, SincError
-from sinc_pipeline.io.chunks import Range, prefetch, range_column, read_chunks
+from sinc_pipeline.io.chunks import prefetch, read_chunks
+from sinc_pipeline.io.ranges import Range, range_column
 from sinc_pipeline.io.reader import iter_batches
 from sinc_pipeline.core.layout import reflect_table
 from sinc_pipeline.snapshots import (COMPLETA, DELETE, INCREMENTAL, KINDS, OPERACAO, UPSERT, LocalStorage, Manifest,

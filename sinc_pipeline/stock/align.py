@@ -29,11 +29,11 @@ from sqlalchemy.engine import Connection
 from sinc_pipeline.settings import Settings, StockConfig, StoreConfig
 from sinc_pipeline.core.db import connect
 from sinc_pipeline.core.errors import ConfigError, DataError
-from sinc_pipeline.fiscal.gate import gate_for_unit
 from sinc_pipeline.fiscal.quarantine import held_values
 from sinc_pipeline.core.layout import reflect_table, require_columns
 from sinc_pipeline.stock.divergence import divergences_frame, plan_adjustments, stock_divergences_arrow
-from sinc_pipeline.sync.unit import Side, TableResult, _read_both, sync_unit
+from sinc_pipeline.sync.sides import Side, read_both
+from sinc_pipeline.sync.unit import TableResult, sync_unit
 from sinc_pipeline.core.types import arrow_type
 from sinc_pipeline.io.writer import _compile
 
@@ -105,7 +105,7 @@ def read_stocks(settings: Settings, store_id: str) -> tuple[pa.Table, pa.Table, 
     with connect(settings.origin.url, "de origem", snapshot=True) as oc, \
             connect(store.url, f"da loja {store.id}", snapshot=True) as sc:
         plan = stock_plan(settings, store, oc, sc)
-        origin, local = _read_both(plan.origin, plan.store, None, None)
+        origin, local = read_both(plan.origin, plan.store)
     return local, origin, time.perf_counter() - t0
 
 
@@ -317,7 +317,7 @@ def send_pending(settings: Settings, store_id: str, run_id: str | None = None) -
     """Every send unit of the store, with the fiscal gate: local sales reach the origin first."""
     results = []
     for unit in settings.units("send"):
-        results += sync_unit(settings, store_id, unit, run_id=run_id, gate=gate_for_unit(settings, unit))
+        results += sync_unit(settings, store_id, unit, run_id=run_id)
     return results
 
 

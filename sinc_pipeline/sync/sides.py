@@ -1,0 +1,113 @@
+"""Both sides of a table in the logical compare space, and reading them (whole or in key ranges)."""
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import pyarrow as pa
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from sinc_pipeline.core.layout import TablePlan
+from sinc_pipeline.io.fastread import FastReader
+from sinc_pipeline.io.ranges import Range, plan_ranges, range_column, range_condition
+from sinc_pipeline.io.reader import read_fastest, select_sql
+from sinc_pipeline.io.writer import Target
+
+KEY_CHUNK = 500
+
+
+@dataclass
+class Side:
+    """One side of a table, in the logical compare space."""
+    conn: Connection
+    table: sa.Table
+    physical: dict[str, str]
+    filters: dict                       # logical -> value
+    schema: pa.Schema
+    key: list[str]
+    label: str
+    chunk: int = 50_000
+    fast: FastReader | None = None
+
+    def select(self, columns: Sequence[str] | None = None, extra=None) -> sa.Select:
+        return select_sql(self.table, self.physical, columns or self.schema.names, self.filters, extra)
+
+    def read(self, columns: Sequence[str] | None = None, extra=None) -> pa.Table:
+        schema = self.schema if columns is None else pa.schema([self.schema.field(c) for c in columns])
+        return read_fastest(self.conn, self.table, self.physical, self.filters, extra, schema, self.chunk, self.fast)
+
+    def col(self, logical: str):
+        return self.table.c[self.physical[logical]]
+
+    def read_keys_in(self, keys: pa.Table) -> pa.Table:
+        """The rows whose key is in ``keys`` (looked up in chunks of bound parameters)."""
+        parts = [self.read(extra=sa.false())]
+        cols = [self.col(k) for k in self.key]
+        values = [keys.column(k).to_pylist() for k in self.key]
+        for i in range(0, keys.num_rows, KEY_CHUNK):
+            if len(cols) == 1:
+                cond = cols[0].in_(values[0][i:i + KEY_CHUNK])
+            else:
+                cond = sa.tuple_(*cols).in_(list(zip(*(v[i:i + KEY_CHUNK] for v in values))))
+            parts.append(self.read(extra=cond))
+        return pa.concat_tables(parts)
+
+    def range_column(self) -> str | None:
+        """The logical key column this side's reads are split on (see ``io/ranges.py``)."""
+        return range_column(self.conn, self.table, self.schema, self.key, self.filters, self.physical)
+
+    def stats_side(self, column: str) -> tuple[Connection, sa.Table, str, dict]:
+        """(connection, table, physical column, physical filters) for ``ranges.plan_ranges``."""
+        return self.conn, self.table, self.physical[column], {self.physical[c]: v for c, v in self.filters.items()}
+
+
+def sides_for(plan: TablePlan, direction: str, src: Connection, tgt: Connection, chunk: int,
+           fast: tuple[FastReader | None, FastReader | None] = (None, None)) -> tuple[Side, Side]:
+    m = plan.mapping
+    cols = m.store_columns
+    schema = pa.schema([plan.schema.field(c) for c in cols])
+    origin_conn, store_conn = (src, tgt) if direction == "receive" else (tgt, src)
+    origin_fast, store_fast = fast if direction == "receive" else fast[::-1]
+    origin = Side(origin_conn, plan.origin, {c: c for c in m.columns}, plan.origin_filter, schema, m.store_key,
+                  "origem", chunk, origin_fast)
+    store = Side(store_conn, plan.store, m.physical, plan.store_filter, schema, m.store_key, "loja", chunk,
+                 store_fast)
+    return (origin, store) if direction == "receive" else (store, origin)
+
+
+def target_for(plan: TablePlan, direction: str) -> Target:
+    m = plan.mapping
+    if direction == "receive":
+        return Target(plan.store, m.physical, m.store_key,
+                      {m.physical[c]: v for c, v in plan.store_filter.items()}, {})
+    ident = {c: c for c in m.columns}
+    return Target(plan.origin, ident, m.store_key, dict(plan.origin_filter), dict(m.constants))
+
+
+def read_both(source: Side, target: Side, extra_s=None, extra_t=None) -> tuple[pa.Table, pa.Table]:
+    """Read both sides at once: the engines and Arrow release the GIL, so two cores are used."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        future = pool.submit(target.read, None, extra_t)
+        s = source.read(extra=extra_s)
+        return s, future.result()
+
+
+def key_ranges(source: Side, target: Side, chunk_rows: int) -> tuple[str | None, list[Range] | None]:
+    """The column and the key ranges that cover both sides (None: one read is enough)."""
+    col = source.range_column()
+    if col is None:
+        return None, None
+    return col, plan_ranges([source.stats_side(col), target.stats_side(col)], chunk_rows)
+
+
+def ranged_reads(source: Side, target: Side, chunk_rows: int) -> Iterator[tuple[pa.Table, pa.Table]]:
+    """Both sides, whole, as (source, target) pieces: one per key range when the table is large."""
+    col, ranges = key_ranges(source, target, chunk_rows)
+    for rng in ranges or [None]:
+        if rng is None:
+            yield read_both(source, target)
+        else:
+            yield read_both(source, target, range_condition(source.col(col), rng),
+                            range_condition(target.col(col), rng))
