@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from sinc_pipeline.io.checksum import table_checksum
-from sinc_pipeline.sync.diff import assert_unique, diff_tables
+from sinc_pipeline.sync.diff import check_key, diff_tables
 from sinc_pipeline.core.errors import DataError
 from sinc_pipeline.sync.mapping import Mapping, add_constants
 from sinc_pipeline.io.writer import delete_sql, insert_sql, update_sql
@@ -57,7 +57,18 @@ def test_composite_key():
 
 def test_duplicate_keys_refused_with_the_key():
     with pytest.raises(DataError, match="Chave duplicada.*'id': 7"):
-        assert_unique(t([7, 7], ["1.00", "2.00"]), ["id"], "loja tabela 'produto'")
+        check_key(t([7, 7], ["1.00", "2.00"]), ["id"], "loja tabela 'produto'")
+
+
+def test_key_check_names_missing_and_null_key_columns():
+    table = pa.table({"id": pa.array([1, None], pa.int64()), "v": ["a", "b"]})
+    with pytest.raises(DataError, match=r"Chave \['codigo'\] inválida para origem.*ausentes \['codigo'\]"):
+        check_key(table, ["codigo"], "origem")
+    with pytest.raises(DataError, match=r"Chave nula em origem: coluna\(s\) \['id'\]"):
+        check_key(table, ["id"], "origem")
+    check_key(table, ["id"], "origem", nulls_allowed=True)      # the sync compares NULL keys as values
+    with pytest.raises(ValueError, match="Chave nula"):
+        check_key(table, ["id"], "snapshot", error=ValueError)
 
 
 def test_checksum_order_independent_and_cent_sensitive():
@@ -102,5 +113,5 @@ def test_sql_twins_quote_names_and_bind_values(vendas, dialect, quote):
 ])
 def test_bulk_insert_sql_twin_quotes_names(dialect, expected):
     from sinc_pipeline.io.bulk import bulk_insert_sql
-    from sinc_pipeline.io.writer import _dialect
-    assert bulk_insert_sql(_dialect(dialect), "order", ["id", "select"]) == expected
+    from sinc_pipeline.core.engines import dialect as offline_dialect
+    assert bulk_insert_sql(offline_dialect(dialect), "order", ["id", "select"]) == expected

@@ -13,7 +13,8 @@ import sqlalchemy as sa
 
 from sinc_pipeline.core.db import connect, get_engine
 from sinc_pipeline.io.ddl import create_table, create_table_sql
-from sinc_pipeline.snapshots.dump import dump_store, table_sources
+from sinc_pipeline.snapshots.dump import dump_store
+from sinc_pipeline.snapshots.source import table_sources
 from sinc_pipeline.core.errors import SchemaError
 from sinc_pipeline.io.reader import read_table, select_sql
 from sinc_pipeline.snapshots.restore import RestoreError, restore
@@ -412,8 +413,8 @@ def test_sqlite_copy_is_kept_for_the_next_incremental(chain):
 
 
 def test_sqlite_and_parquet_comparisons_find_the_same_changes(demo):
-    from sinc_pipeline.snapshots.dump import (attach_previous, consistent_source, parquet_changes, sqlite_changes,
-                                    _previous_table)
+    from sinc_pipeline.snapshots.delta import parquet_changes, previous_table, sqlite_changes
+    from sinc_pipeline.snapshots.source import attach_previous, consistent_source
     from sinc_pipeline.snapshots import chain_for, incremental_schema
     full = dump_store(demo, STORE)
     change_round_1(store_url(demo))
@@ -425,7 +426,7 @@ def test_sqlite_and_parquet_comparisons_find_the_same_changes(demo):
         assert attach_previous(source, storage.root / STORE, full.manifest.id)
         found = {}
         for src in table_sources(demo, store, source.conn):
-            prev = _previous_table(source.conn, src)
+            prev = previous_table(source.conn, src)
             assert prev is not None, src.name
             schema = incremental_schema(src.schema, src.key)
             a = pa.Table.from_batches(list(sqlite_changes(source.conn, src, prev, 100)), schema)

@@ -10,15 +10,25 @@ import pytest
 
 import pyarrow as pa
 
+from sinc_pipeline.core.errors import DataError
 from sinc_pipeline.stock.divergence import (divergence_summary, divergences_frame, plan_adjustments, stock_divergences,
-                                 stock_divergences_arrow, to_decimal)
+                                            to_decimal)
 
 KEY = ["loja_id", "produto_id"]
 NOW = datetime(2026, 2, 2, 12, 0)
 
 
 def _stock(rows):
-    return pd.DataFrame(rows, columns=KEY + ["quantidade"])
+    """A stock table as read from a database: integer keys, quantities of the inferred type."""
+    cols = list(zip(*rows)) if rows else [[], [], []]
+    qty = pa.array(list(cols[2])) if rows else pa.array([], pa.decimal128(14, 3))
+    return pa.table({"loja_id": pa.array(cols[0], pa.int64()), "produto_id": pa.array(cols[1], pa.int64()),
+                     "quantidade": qty})
+
+
+def _divergences(store, origin):
+    """``stock_divergences`` as the frame the summary and the plan take (Decimal objects)."""
+    return divergences_frame(stock_divergences(store, origin, KEY, "quantidade"))
 
 
 def _records(df):
@@ -67,7 +77,7 @@ DIVERGENCE_CASES = [
 
 @pytest.mark.parametrize("store_rows, origin_rows, expected", DIVERGENCE_CASES)
 def test_stock_divergences(store_rows, origin_rows, expected):
-    out = stock_divergences(_stock(store_rows), _stock(origin_rows), KEY, "quantidade")
+    out = _divergences(_stock(store_rows), _stock(origin_rows))
     assert list(out.columns) == KEY + ["quantidade_loja", "quantidade_origem", "diferenca", "situacao"]
     assert [tuple(r.values()) for r in _records(out)] == expected
     for d in out["diferenca"]:
@@ -77,14 +87,14 @@ def test_stock_divergences(store_rows, origin_rows, expected):
 def test_stock_divergences_float_inputs_are_exact():
     store = _stock([(1, 1, 0.1), (1, 2, 2.0)])
     origin = _stock([(1, 1, 0.3), (1, 2, 2.001)])
-    out = stock_divergences(store, origin, KEY, "quantidade")
+    out = _divergences(store, origin)
     assert dict(zip(out["produto_id"], out["diferenca"])) == {1: D("0.2"), 2: D("0.001")}
 
 
 def test_stock_divergences_sorted_by_absolute_difference():
     store = _stock([(1, 1, D("10")), (1, 2, D("1")), (1, 3, D("4")), (1, 4, D("1"))])
     origin = _stock([(1, 1, D("9.999")), (1, 2, D("8")), (1, 4, D("1")), (1, 5, D("-20"))])
-    out = stock_divergences(store, origin, KEY, "quantidade")
+    out = _divergences(store, origin)
     assert out["produto_id"].tolist() == [5, 2, 3, 1]
     assert out["diferenca"].tolist() == [D("-20"), D("7"), D("-4"), D("-0.001")]
     assert out["situacao"].tolist() == ["somente_origem", "divergente", "somente_loja", "divergente"]
@@ -92,14 +102,14 @@ def test_stock_divergences_sorted_by_absolute_difference():
 
 def test_stock_divergences_rejects_duplicate_key():
     store = _stock([(1, 1, D("1")), (1, 1, D("2"))])
-    with pytest.raises(ValueError, match="estoque da loja: chave .* repetida"):
-        stock_divergences(store, _stock([]), KEY, "quantidade")
+    with pytest.raises(DataError, match="Chave duplicada em estoque da loja"):
+        _divergences(store, _stock([]))
 
 
 def test_divergence_summary():
     store = _stock([(1, i, D("1.000")) for i in range(1, 11)])
     origin = _stock([(1, i, D("1.000") + D("0.001") * i) for i in range(1, 11)])
-    div = stock_divergences(store, origin, KEY, "quantidade")
+    div = _divergences(store, origin)
     summary = divergence_summary(div, top=3)
     assert summary["quantidade"] == 10
     assert summary["soma_abs_diferencas"] == "0.055"    # 0.001 + 0.002 + ... + 0.010, exact
@@ -122,7 +132,7 @@ def test_divergence_summary_sum(diffs, expected):
 
 
 def test_divergence_summary_empty_markdown():
-    div = stock_divergences(_stock([(1, 1, D("1"))]), _stock([(1, 1, D("1"))]), KEY, "quantidade")
+    div = _divergences(_stock([(1, 1, D("1"))]), _stock([(1, 1, D("1"))]))
     summary = divergence_summary(div)
     assert summary["quantidade"] == 0
     assert summary["markdown"] == "Nenhuma divergência de estoque."
@@ -134,7 +144,7 @@ def test_divergence_summary_empty_markdown():
     ([], [(1, 1, D("0.250"))], ("insert", None, D("0.250"), D("0.250"))),
 ])
 def test_plan_adjustments(store_rows, origin_rows, expected):
-    div = stock_divergences(_stock(store_rows), _stock(origin_rows), KEY, "quantidade")
+    div = _divergences(_stock(store_rows), _stock(origin_rows))
     plan = plan_adjustments(div, KEY, run_id="run-42", now=NOW)
     assert list(plan.columns) == KEY + ["operacao", "quantidade_anterior", "quantidade_nova", "diferenca",
                                         "motivo", "run_id", "ajustado_em"]
@@ -147,7 +157,7 @@ def test_plan_adjustments(store_rows, origin_rows, expected):
 def test_plan_adjustments_custom_reason_and_count():
     store = _stock([(1, 1, D("1")), (1, 2, D("2"))])
     origin = _stock([(1, 1, D("1.5")), (1, 3, D("3"))])
-    div = stock_divergences(store, origin, KEY, "quantidade")
+    div = _divergences(store, origin)
     plan = plan_adjustments(div, KEY, run_id="r", now=NOW, reason="inventário")
     assert sorted(plan["operacao"]) == ["insert", "update", "update"]
     assert set(plan["motivo"]) == {"inventário"}
@@ -161,7 +171,7 @@ def test_plan_adjustments_rejects_unknown_situation():
         plan_adjustments(div, KEY, run_id="r", now=NOW)
 
 
-# ---------------------------------------------------------------- vectorised twin
+# ---------------------------------------------------------------- declared column types
 def _arrow_stock(rows, qtype=pa.decimal128(14, 3)):
     cols = list(zip(*rows)) if rows else [[], [], []]
     return pa.table({"loja_id": pa.array(cols[0], pa.int64()), "produto_id": pa.array(cols[1], pa.int64()),
@@ -169,17 +179,17 @@ def _arrow_stock(rows, qtype=pa.decimal128(14, 3)):
 
 
 @pytest.mark.parametrize("store_rows, origin_rows, expected", DIVERGENCE_CASES)
-def test_stock_divergences_arrow_matches_pandas(store_rows, origin_rows, expected):
-    out = stock_divergences_arrow(_arrow_stock(store_rows), _arrow_stock(origin_rows), KEY, "quantidade")
+def test_stock_divergences_with_a_declared_decimal_type(store_rows, origin_rows, expected):
+    out = stock_divergences(_arrow_stock(store_rows), _arrow_stock(origin_rows), KEY, "quantidade")
     assert out.column_names == KEY + ["quantidade_loja", "quantidade_origem", "diferenca", "situacao"]
     assert [tuple(r.values()) for r in out.to_pylist()] == expected
     assert out.schema.field("diferenca").type == pa.decimal128(15, 3)   # exact, one digit wider
 
 
-def test_stock_divergences_arrow_sorted_and_summarised():
+def test_stock_divergences_sorted_and_summarised():
     store = _arrow_stock([(1, 1, D("10")), (1, 2, D("1")), (1, 3, D("4")), (1, 4, D("1"))])
     origin = _arrow_stock([(1, 1, D("9.999")), (1, 2, D("8")), (1, 4, D("1")), (1, 5, D("-20"))])
-    out = stock_divergences_arrow(store, origin, KEY, "quantidade")
+    out = stock_divergences(store, origin, KEY, "quantidade")
     assert out.column("produto_id").to_pylist() == [5, 2, 3, 1]
     assert out.column("situacao").to_pylist() == ["somente_origem", "divergente", "somente_loja", "divergente"]
     df = divergences_frame(out)
@@ -190,20 +200,20 @@ def test_stock_divergences_arrow_sorted_and_summarised():
     assert plan["quantidade_nova"].tolist() == [D("-20"), D("8"), D("0"), D("9.999")]
 
 
-def test_stock_divergences_arrow_mixed_scales_and_floats():
+def test_stock_divergences_mixed_scales_and_floats():
     store = _arrow_stock([(1, 1, D("2.5"))], pa.decimal128(10, 1))
     origin = pa.table({"loja_id": [1, 1], "produto_id": [1, 2], "quantidade": [2.501, 0.1]})
-    out = stock_divergences_arrow(store, origin, KEY, "quantidade")
+    out = stock_divergences(store, origin, KEY, "quantidade")
     assert dict(zip(out.column("produto_id").to_pylist(), out.column("diferenca").to_pylist())) == \
         {1: D("0.001"), 2: D("0.1")}
 
 
 @pytest.mark.parametrize("side", ["loja", "origem"])
-def test_stock_divergences_arrow_rejects_duplicate_and_null_keys(side):
+def test_stock_divergences_rejects_duplicate_and_null_keys(side):
     dup = _arrow_stock([(1, 1, D("1")), (1, 1, D("2"))])
     args = (dup, _arrow_stock([])) if side == "loja" else (_arrow_stock([]), dup)
-    with pytest.raises(ValueError, match=f"estoque da {side}: chave .* repetida, por exemplo .*'produto_id': 1"):
-        stock_divergences_arrow(*args, KEY, "quantidade")
+    with pytest.raises(DataError, match=f"Chave duplicada em estoque da {side}: .*'produto_id': 1"):
+        stock_divergences(*args, KEY, "quantidade")
     nulls = pa.table({"loja_id": [1], "produto_id": pa.array([None], pa.int64()), "quantidade": [D("1")]})
-    with pytest.raises(ValueError, match="valores nulos"):
-        stock_divergences_arrow(nulls, _arrow_stock([]), KEY, "quantidade")
+    with pytest.raises(DataError, match="Chave nula em estoque da loja.*valores nulos"):
+        stock_divergences(nulls, _arrow_stock([]), KEY, "quantidade")

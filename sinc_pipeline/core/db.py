@@ -12,6 +12,7 @@ from collections.abc import Iterator
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, make_url
 
+from sinc_pipeline.core.engines import MYSQL_FAMILY
 from sinc_pipeline.core.errors import DatabaseUnreachable
 
 _engines: dict[str, Engine] = {}
@@ -31,9 +32,9 @@ def _normalize(url: str) -> sa.URL:
     # Pick the drivers this project installs when the URL names none.
     if u.drivername == "postgresql":
         u = u.set(drivername="postgresql+psycopg")
-    elif u.drivername in ("mysql", "mariadb"):
+    elif u.drivername in MYSQL_FAMILY:
         u = u.set(drivername=f"{u.drivername}+pymysql")
-    if u.get_backend_name() in ("mysql", "mariadb"):
+    if u.get_backend_name() in MYSQL_FAMILY:
         q = dict(u.query)
         q.setdefault("charset", "utf8mb4")
         u = u.set(query=q)

@@ -14,10 +14,39 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from sinc_pipeline.settings import StoreConfig, TableConfig
+from sinc_pipeline.settings.models import TableMapping
 from sinc_pipeline.core.db import redact
 from sinc_pipeline.core.errors import SchemaError
 from sinc_pipeline.sync.mapping import Mapping
 from sinc_pipeline.core.types import arrow_type
+
+
+@dataclass(frozen=True)
+class StoreScope:
+    """Which rows of a table are a store's, on each side: the one store-key rule.
+
+    A scoped table is filtered by the store's ``filter`` (origin column names) on both sides. A
+    store copy may lack the filter columns (a checkout database holds only its own rows): those
+    are ``absent`` there, dropped from the store's key and filter, and added back as constants
+    when the store's rows are sent."""
+    filters: dict                  # origin filter column -> value; empty when not scoped
+    absent: tuple[str, ...]        # filter columns the store's table does not have
+
+    @property
+    def store_filters(self) -> dict:
+        """The filter restricted to the columns the store has (origin names)."""
+        return {c: v for c, v in self.filters.items() if c not in self.absent}
+
+    def store_key(self, key: list[str]) -> list[str]:
+        """``key`` without the columns the store lacks (origin names)."""
+        return [k for k in key if k not in self.absent]
+
+
+def store_scope(cfg: TableMapping, store: StoreConfig, store_columns) -> StoreScope:
+    """The scope of ``cfg`` for ``store`` whose table has ``store_columns`` (the store's names)."""
+    filters = dict(store.filter) if cfg.scoped else {}
+    have = set(store_columns)
+    return StoreScope(filters, tuple(c for c in filters if cfg.store_column(c) not in have))
 
 
 def reflect_table(conn: Connection, name: str, url: str, role: str) -> sa.Table:
@@ -67,31 +96,32 @@ class TablePlan:
 
 
 def origin_layout(table: TableConfig, store: StoreConfig, origin_conn: Connection, origin_url: str,
-                  store_columns: set[str]) -> tuple[sa.Table, Mapping, list[str]]:
+                  store_columns: set[str]) -> tuple[sa.Table, Mapping, StoreScope]:
     """Reflect the origin table, check every name the config gives it, and derive the mapping to
     a store table that has ``store_columns`` (filter columns it lacks are dropped).
 
-    Returns (origin table, mapping, filter columns). Shared by the sync and by criar_base_loja.
+    Returns (origin table, mapping, the store's scope). Shared by the sync and by criar_base_loja.
     """
     o = reflect_table(origin_conn, table.name, origin_url, "de origem")
-    filter_cols = list(store.filter) if table.scoped else []
+    scope = store_scope(table, store, store_columns)
+    filter_cols = list(scope.filters)
     require_columns(o, table.key, origin_url, "de origem", "chave")
     require_columns(o, list(table.columns) + table.exclude + filter_cols, origin_url, "de origem", "configuração")
     if table.cursor:
         require_columns(o, [table.cursor], origin_url, "de origem", "cursor")
     logical = [c for c in o.c.keys() if c not in table.exclude]
-    dropped = [c for c in filter_cols if table.store_column(c) not in store_columns]  # the store holds only its rows
+    dropped = list(scope.absent)
     if table.cursor and table.cursor in dropped:
         raise SchemaError(f"O cursor {table.cursor!r} da tabela {table.name!r} não pode ser a coluna de filtro. "
                           "Dica: escolha outra coluna de cursor.")
-    mapping = Mapping.build(logical, table.key, table.columns, dropped, {c: store.filter[c] for c in dropped})
-    return o, mapping, filter_cols
+    mapping = Mapping.build(logical, table.key, table.columns, dropped, {c: scope.filters[c] for c in dropped})
+    return o, mapping, scope
 
 
 def resolve_plan(table: TableConfig, store: StoreConfig, origin_conn: Connection, origin_url: str,
                  store_conn: Connection, store_url: str) -> TablePlan:
     s = reflect_table(store_conn, table.target_name, store_url, f"da loja {store.id}")
-    o, mapping, filter_cols = origin_layout(table, store, origin_conn, origin_url, set(s.c.keys()))
+    o, mapping, scope = origin_layout(table, store, origin_conn, origin_url, set(s.c.keys()))
     for col in mapping.store_columns:
         phys = mapping.physical[col]
         if phys not in s.c:
@@ -100,6 +130,4 @@ def resolve_plan(table: TableConfig, store: StoreConfig, origin_conn: Connection
                 f"(coluna {col!r} da origem). Dica: mapeie-a em 'columns' ou acrescente-a a 'exclude'."
             )
     schema = pa.schema([(c, arrow_type(o.c[c].type)) for c in mapping.columns])
-    ofilter = {c: store.filter[c] for c in filter_cols}
-    sfilter = {c: store.filter[c] for c in filter_cols if c in mapping.physical}
-    return TablePlan(table, o, s, mapping, schema, ofilter, sfilter)
+    return TablePlan(table, o, s, mapping, schema, dict(scope.filters), scope.store_filters)

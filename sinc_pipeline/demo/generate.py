@@ -39,12 +39,6 @@ def store_cnpj(branch: int) -> str:
     return base + cnpj_check_digits(base)
 
 
-def ean13(rng: random.Random) -> str:
-    digits = [7, 8, 9] + [rng.randrange(10) for _ in range(9)]
-    total = sum(d * (3 if i % 2 else 1) for i, d in enumerate(digits))
-    return "".join(map(str, digits)) + str((10 - total % 10) % 10)
-
-
 def cpf(rng: random.Random) -> str:
     d = [rng.randrange(10) for _ in range(9)]
     for n in (10, 11):

@@ -26,18 +26,12 @@ from collections.abc import Callable, Sequence
 
 import pyarrow as pa
 import sqlalchemy as sa
-from sqlalchemy.dialects import mysql, postgresql, sqlite
+from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import Connection
 from sqlalchemy.schema import CreateTable
 
+from sinc_pipeline.core import engines
 from sinc_pipeline.core.errors import SchemaError
-
-_DIALECTS: dict[str, Callable[[], sa.engine.Dialect]] = {
-    "sqlite": sqlite.dialect,
-    "postgresql": postgresql.dialect,
-    "mysql": mysql.dialect,
-    "mariadb": lambda: mysql.dialect(is_mariadb=True),
-}
 
 # Per-engine overrides of the generic type, keyed by (engine family, kind).
 _MYSQL = {
@@ -50,7 +44,7 @@ _SQLITE = {
     "int": lambda t, key: sa.Integer(),
 }
 _OVERRIDES: dict[str, dict[str, Callable[[pa.DataType, bool], sa.types.TypeEngine]]] = {
-    "mysql": _MYSQL, "mariadb": _MYSQL, "sqlite": _SQLITE, "postgresql": {},
+    "mysql": _MYSQL, "sqlite": _SQLITE, "postgresql": {},     # by engines.family
 }
 
 
@@ -75,9 +69,8 @@ def _generic(t: pa.DataType, kind: str) -> sa.types.TypeEngine:
 
 def engine_family(dialect: str | sa.engine.Dialect) -> str:
     name = dialect if isinstance(dialect, str) else dialect.name
-    if name not in _OVERRIDES:
-        raise SchemaError(f"Banco {name!r} não suportado para criar tabelas. Dica: use sqlite, postgresql ou "
-                          "mysql/mariadb.")
+    if not engines.is_supported(name):
+        raise SchemaError(f"Banco {name!r} não suportado para criar tabelas. Dica: {engines.SUPPORTED_HINT}.")
     return name
 
 
@@ -87,7 +80,7 @@ def column_type(t: pa.DataType, dialect: str, key: bool = False, where: str = "c
     if kind is None:
         raise SchemaError(f"{where}: tipo Arrow {t} sem tipo SQL correspondente. Dica: use os tipos canônicos "
                           "de types.arrow_type (inteiro, decimal, texto, data/hora, booleano, binário).")
-    override = _OVERRIDES[engine_family(dialect)].get(kind)
+    override = _OVERRIDES[engines.family(engine_family(dialect))].get(kind)
     return override(t, key) if override else _generic(t, kind)
 
 
@@ -106,7 +99,7 @@ def table_def(name: str, schema: pa.Schema, key: Sequence[str], dialect: str,
 
 def create_table_sql(name: str, schema: pa.Schema, key: Sequence[str], dialect: str) -> str:
     """The CREATE TABLE statement ``create_table`` runs on ``dialect``, as text."""
-    d = _DIALECTS[engine_family(dialect)]()
+    d = engines.dialect(engine_family(dialect))
     return str(CreateTable(table_def(name, schema, key, dialect)).compile(dialect=d)).strip()
 
 

@@ -15,6 +15,7 @@ import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from sinc_pipeline.core import engines
 from sinc_pipeline.sync.diff import Changes
 
 BATCH = 5_000
@@ -41,14 +42,8 @@ def delete_stmt(table: sa.Table, key: Sequence[str], filters: dict) -> sa.Delete
 
 def _compile(stmt, dialect: sa.engine.Dialect | str) -> str:
     if isinstance(dialect, str):
-        dialect = _dialect(dialect)
+        dialect = engines.dialect(dialect)
     return str(stmt.compile(dialect=dialect))
-
-
-def _dialect(name: str) -> sa.engine.Dialect:
-    from sqlalchemy.dialects import mysql, postgresql, sqlite
-    return {"sqlite": sqlite.dialect(), "postgresql": postgresql.dialect(),
-            "mysql": mysql.dialect(), "mariadb": mysql.dialect(is_mariadb=True)}[name]
 
 
 def insert_sql(table: sa.Table, columns: Sequence[str], dialect: str) -> str:

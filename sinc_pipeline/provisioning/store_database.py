@@ -68,7 +68,7 @@ def plan_copy(cfg: TableConfig, store: StoreConfig, origin: Connection, origin_u
               existing: sa.Table | None) -> TableCopy:
     """The store layout of ``cfg`` (the same rules as ``schema.resolve_plan``)."""
     have = set(existing.c.keys()) if existing is not None else set()
-    o, m, filter_cols = origin_layout(cfg, store, origin, origin_url, have)
+    o, m, scope = origin_layout(cfg, store, origin, origin_url, have)
     if existing is not None:
         missing = [m.physical[c] for c in m.store_columns if m.physical[c] not in have]
         if missing:
@@ -77,7 +77,7 @@ def plan_copy(cfg: TableConfig, store: StoreConfig, origin: Connection, origin_u
                               "ou acrescente as colunas.")
     schema = pa.schema([(c, arrow_type(o.c[c].type)) for c in m.store_columns])
     return TableCopy(cfg, o, schema, m.physical, [m.physical[k] for k in m.store_key],
-                     {c: store.filter[c] for c in filter_cols}, existing is not None)
+                     dict(scope.filters), existing is not None)
 
 
 def _refuse_if_occupied(conn: Connection, settings: Settings, store: StoreConfig) -> dict[str, sa.Table]:

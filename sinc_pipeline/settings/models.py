@@ -51,14 +51,32 @@ class StoreConfig(_Model):
         return normalize_cnpj(v) if isinstance(v, str) else v
 
 
-class TableConfig(_Model):
-    name: str
-    direction: Literal["receive", "send"]
+class TableMapping(_Model):
+    """What every table a feature reads on both sides shares (sync tables, stock): its name at the
+    store, its key, renamed columns and whether it is scoped to the store's rows."""
     key: list[str]
     store_table: str | None = None
     columns: dict[str, str] = Field(default_factory=dict)
-    exclude: list[str] = Field(default_factory=list)
     scoped: StrictBool = False
+
+    @property
+    def origin_name(self) -> str:
+        raise NotImplementedError
+
+    @property
+    def target_name(self) -> str:
+        """The store's name for the table."""
+        return self.store_table or self.origin_name
+
+    def store_column(self, column: str) -> str:
+        """The store's name for an origin column."""
+        return self.columns.get(column, column)
+
+
+class TableConfig(TableMapping):
+    name: str
+    direction: Literal["receive", "send"]
+    exclude: list[str] = Field(default_factory=list)
     deletes: Literal["propagate", "ignore"] | None = None
     group: str | None = None
     cursor: str | None = None
@@ -68,9 +86,8 @@ class TableConfig(_Model):
     )
 
     @property
-    def target_name(self) -> str:
-        """The store's name for the table."""
-        return self.store_table or self.name
+    def origin_name(self) -> str:
+        return self.name
 
     @property
     def delete_policy(self) -> str:
@@ -78,23 +95,22 @@ class TableConfig(_Model):
             return self.deletes
         return "propagate" if self.direction == "receive" else "ignore"
 
-    def store_column(self, column: str) -> str:
-        return self.columns.get(column, column)
-
 
 class SnapshotsConfig(_Model):
     root: str = "data/snapshots"
     keep_full: StrictInt = Field(7, ge=1)
 
 
-class StockConfig(_Model):
+class StockConfig(TableMapping):
     table: str = "estoque"
-    store_table: str | None = None
     key: list[str] = Field(default_factory=lambda: ["produto_id"])
     quantity: str = "quantidade"
-    columns: dict[str, str] = Field(default_factory=dict)
     scoped: StrictBool = True
     adjustments_table: str = "ajustes_estoque"
+
+    @property
+    def origin_name(self) -> str:
+        return self.table
 
 
 class FiscalColumns(_Model):

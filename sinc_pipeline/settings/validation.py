@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy.engine import make_url
 
+from sinc_pipeline.core.engines import SUPPORTED_HINT, is_supported
 from sinc_pipeline.fiscal.rules import is_valid_cnpj
 from sinc_pipeline.settings.messages import _problem
 from sinc_pipeline.settings.models import IDENTIFIER, STORE_ID, Settings
@@ -16,9 +17,9 @@ def _check_url(path: str, url: str, problems: list[str]) -> None:
                                  "postgresql+psycopg://usuario@host/banco"))
         return
     backend = u.get_backend_name()
-    if backend not in ("sqlite", "postgresql", "mysql", "mariadb"):
+    if not is_supported(backend):
         problems.append(_problem(path, u.render_as_string(hide_password=True), f"banco {backend!r} não suportado",
-                                 "use sqlite, postgresql ou mysql/mariadb"))
+                                 SUPPORTED_HINT))
 
 
 def _check_ident(path: str, name: str, problems: list[str]) -> None:

@@ -7,27 +7,12 @@ import pyarrow.compute as pc
 from sinc_pipeline.snapshots.manifest import _IDX, DELETE, OPERACAO, UPSERT, Manifest, SnapshotError
 from sinc_pipeline.snapshots.storage import Storage
 from sinc_pipeline.snapshots.verify import _chain_problems, read_snapshot_table
-from sinc_pipeline.sync.diff import diff_tables, duplicate_keys
+from sinc_pipeline.sync.diff import check_key, diff_tables
 
 def incremental_schema(schema: pa.Schema, key: list[str]) -> pa.Schema:
     """``schema`` of an incremental table: non-key columns nullable, plus ``_operacao`` (string)."""
     fields = [f if f.name in key else f.with_nullable(True) for f in schema]
     return pa.schema(fields + [pa.field(OPERACAO, pa.string())], metadata=schema.metadata)
-
-
-def _check_key(table: pa.Table, key: list[str], what: str) -> None:
-    missing = [k for k in key if k not in table.column_names]
-    if not key or missing:
-        raise SnapshotError(f"Chave {key} inválida para {what}: colunas ausentes {missing or key}. "
-                            f"Dica: colunas disponíveis: {table.column_names}.")
-    nulls = [k for k in key if table.column(k).null_count]
-    if nulls:
-        raise SnapshotError(f"Chave nula em {what}: coluna(s) {nulls} com NULL. Dica: a chave deve estar "
-                            "sempre preenchida.")
-    dups = duplicate_keys(table, key)
-    if dups:
-        raise SnapshotError(f"Chave duplicada em {what}: {dups}. Dica: a chave {key} deve identificar uma "
-                            "linha só; corrija os dados ou a chave configurada.")
 
 
 def incremental_changes(previous: pa.Table, current: pa.Table, key: list[str]) -> pa.Table:
@@ -43,8 +28,8 @@ def incremental_changes(previous: pa.Table, current: pa.Table, key: list[str]) -
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as err:
         raise SnapshotError(f"Tipos diferentes entre o estado anterior e o atual: {err}. Dica: mudança de "
                             "esquema exige um snapshot completo.") from None
-    _check_key(previous, key, "estado anterior")
-    _check_key(current, key, "estado atual")
+    check_key(previous, key, "estado anterior", error=SnapshotError)
+    check_key(current, key, "estado atual", error=SnapshotError)
     ch = diff_tables(current, previous, key)
     out = incremental_schema(current.schema, key)
     data_schema = pa.schema(list(out)[:-1], metadata=out.metadata)
@@ -73,7 +58,7 @@ def apply_incremental(state: pa.Table, changes: pa.Table, key: list[str], where:
     if pc.any(bad).as_py():
         sample = pc.unique(pc.filter(ops, bad)).to_pylist()[:5]
         raise SnapshotError(f"{where}: valores inválidos em {OPERACAO!r}: {sample}. Dica: use {UPSERT!r} ou {DELETE!r}.")
-    _check_key(changes, key, where)
+    check_key(changes, key, where, error=SnapshotError)
     try:
         upserts = changes.filter(pc.equal(ops, UPSERT)).select(state.column_names).cast(state.schema)
         keys = changes.select(key).cast(state.select(key).schema)
@@ -105,7 +90,7 @@ def materialize_chain(storage: Storage, chain: list[Manifest], table: str) -> pa
     if OPERACAO in state.column_names:
         raise SnapshotError(f"{where}: coluna {OPERACAO!r} num snapshot completo. Dica: o arquivo não é de "
                             "um snapshot completo; gere um novo.")
-    _check_key(state, key, where)
+    check_key(state, key, where, error=SnapshotError)
     for m in chain[1:]:
         entry = m.tables.get(table)
         if entry is None:

@@ -29,6 +29,7 @@ import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, make_url
 
+from sinc_pipeline.core.engines import SUPPORTED_HINT, is_supported
 from sinc_pipeline.io.bulk import bulk_insert
 from sinc_pipeline.io.checksum import table_checksum
 from sinc_pipeline.core.db import connect, redact
@@ -38,7 +39,6 @@ from sinc_pipeline.snapshots import (LocalStorage, Manifest, SnapshotError, chai
                         snapshot_table_schema, verify_chain)
 from sinc_pipeline.sync.state import ensure_state_table, state_table
 
-SUPPORTED = ("sqlite", "postgresql", "mysql", "mariadb")
 BATCH_ROWS = 50_000
 
 
@@ -66,9 +66,8 @@ def check_target_url(url: str) -> str:
     except Exception:
         raise RestoreError(f"destino = {redact(url)!r} não é uma URL de banco válida. Dica: use uma URL SQLAlchemy, "
                            "ex.: sqlite:///data/loja_01_restaurada.db ou postgresql://usuario@host/banco.") from None
-    if backend not in SUPPORTED:
-        raise RestoreError(f"destino = {redact(url)!r}: banco {backend!r} não suportado. Dica: use sqlite, "
-                           "postgresql ou mysql/mariadb.")
+    if not is_supported(backend):
+        raise RestoreError(f"destino = {redact(url)!r}: banco {backend!r} não suportado. Dica: {SUPPORTED_HINT}.")
     return url
 
 

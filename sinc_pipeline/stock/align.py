@@ -30,8 +30,8 @@ from sinc_pipeline.settings import Settings, StockConfig, StoreConfig
 from sinc_pipeline.core.db import connect
 from sinc_pipeline.core.errors import ConfigError, DataError
 from sinc_pipeline.fiscal.quarantine import held_values
-from sinc_pipeline.core.layout import reflect_table, require_columns
-from sinc_pipeline.stock.divergence import divergences_frame, plan_adjustments, stock_divergences_arrow
+from sinc_pipeline.core.layout import reflect_table, require_columns, store_scope
+from sinc_pipeline.stock.divergence import divergences_frame, plan_adjustments, stock_divergences
 from sinc_pipeline.sync.sides import Side, read_both
 from sinc_pipeline.sync.unit import TableResult, sync_unit
 from sinc_pipeline.core.types import arrow_type
@@ -70,18 +70,19 @@ def stock_plan(settings: Settings, store: StoreConfig, origin_conn: Connection, 
     cfg = _stock(settings)
     role = f"da loja {store.id}"
     o = reflect_table(origin_conn, cfg.table, settings.origin.url, "de origem")
-    s = reflect_table(store_conn, cfg.store_table or cfg.table, store.url, role)
-    filter_cols = list(store.filter) if cfg.scoped else []
+    s = reflect_table(store_conn, cfg.target_name, store.url, role)
+    scope = store_scope(cfg, store, s.c.keys())
+    filter_cols = list(scope.filters)
     require_columns(o, cfg.key, settings.origin.url, "de origem", "stock.key")
     require_columns(o, [cfg.quantity], settings.origin.url, "de origem", "stock.quantity")
     require_columns(o, filter_cols, settings.origin.url, "de origem", f"filtro da loja {store.id}")
     logical = cfg.key + [cfg.quantity]
-    physical = {c: cfg.columns.get(c, c) for c in logical + filter_cols}
+    physical = {c: cfg.store_column(c) for c in logical + filter_cols}
     require_columns(s, [physical[c] for c in logical], store.url, role, "stock.key/stock.quantity/stock.columns")
-    at_store = [c for c in filter_cols if physical[c] in s.c]   # a checkout database holds only its rows
+    at_store = list(scope.store_filters)   # a checkout database holds only its rows
     schema = pa.schema([(c, arrow_type(o.c[c].type)) for c in logical])
     chunk = settings.chunk_size
-    origin = Side(origin_conn, o, {c: c for c in logical + filter_cols}, {c: store.filter[c] for c in filter_cols},
+    origin = Side(origin_conn, o, {c: c for c in logical + filter_cols}, dict(scope.filters),
                   schema, cfg.key, "origem", chunk)
     local = Side(store_conn, s, physical, {c: store.filter[c] for c in at_store}, schema, cfg.key, "loja", chunk)
     return StockPlan(origin, local, list(cfg.key), cfg.quantity, {physical[c]: store.filter[c] for c in at_store})
@@ -90,7 +91,7 @@ def stock_plan(settings: Settings, store: StoreConfig, origin_conn: Connection, 
 @dataclass
 class Divergences:
     store: str
-    table: pa.Table               # stock.stock_divergences_arrow: key, quantidade_loja/origem, diferenca, situacao
+    table: pa.Table               # stock.stock_divergences: key, quantidade_loja/origem, diferenca, situacao
     store_rows: int
     origin_rows: int
     read_s: float
@@ -114,9 +115,9 @@ def compute_divergences(settings: Settings, store_id: str) -> Divergences:
     cfg = _stock(settings)
     t0 = time.perf_counter()
     try:
-        div = stock_divergences_arrow(local, origin, cfg.key, cfg.quantity)
-    except ValueError as err:
-        raise DataError(f"Estoque da loja {store_id} (tabela {cfg.store_table or cfg.table!r} / origem "
+        div = stock_divergences(local, origin, cfg.key, cfg.quantity)
+    except (ValueError, DataError) as err:
+        raise DataError(f"Estoque da loja {store_id} (tabela {cfg.target_name!r} / origem "
                         f"{cfg.table!r}): {err}. Dica: a chave {cfg.key} (stock.key) deve identificar um produto "
                         "só; corrija os dados ou a chave configurada.") from None
     return Divergences(store_id, div, local.num_rows, origin.num_rows, read_s, time.perf_counter() - t0,
@@ -197,8 +198,8 @@ def ensure_adjustments_table(settings: Settings, store_id: str, quantity: pa.Dat
     cfg, store = _stock(settings), settings.store(store_id)
     role = f"da loja {store.id}"
     with connect(store.url, role) as conn:
-        stock_table = reflect_table(conn, cfg.store_table or cfg.table, store.url, role)
-        keys = [stock_table.c[cfg.columns.get(k, k)] for k in cfg.key]
+        stock_table = reflect_table(conn, cfg.target_name, store.url, role)
+        keys = [stock_table.c[cfg.store_column(k)] for k in cfg.key]
         table = adjustments_table(cfg.adjustments_table, keys, quantity)
         if not sa.inspect(conn).has_table(table.name):
             table.metadata.create_all(conn)
@@ -220,10 +221,6 @@ class Alignment:
     deferred: list[dict] = field(default_factory=list)    # products of sales held in fiscal quarantine
     audit_rows: int = 0
     duration_s: float = 0.0
-
-    @property
-    def adjusted(self) -> int:
-        return self.updated + self.inserted
 
 
 def _conditional(conn: Connection, stmt, params: list[dict]) -> list[bool]:
@@ -262,11 +259,10 @@ def apply_alignment(settings: Settings, store_id: str, divergences: pa.Table, *,
     audit = ensure_adjustments_table(settings, store_id, qtype)
     role = f"da loja {store.id}"
     with connect(store.url, role, write=True) as conn:
-        table = reflect_table(conn, cfg.store_table or cfg.table, store.url, role)
-        phys = [cfg.columns.get(k, k) for k in key]
-        qcol = cfg.columns.get(cfg.quantity, cfg.quantity)
-        filters = {cfg.columns.get(c, c): v for c, v in store.filter.items()
-                   if cfg.scoped and cfg.columns.get(c, c) in table.c}
+        table = reflect_table(conn, cfg.target_name, store.url, role)
+        phys = [cfg.store_column(k) for k in key]
+        qcol = cfg.store_column(cfg.quantity)
+        filters = {cfg.store_column(c): v for c, v in store_scope(cfg, store, table.c.keys()).store_filters.items()}
         records = plan.to_dict("records")
         applied = [False] * len(records)
         for read_null in (False, True):

@@ -1,8 +1,8 @@
 """Stock alignment between a store and the origin ("Alinhar Estoque"), as pure functions.
 
-``stock_divergences`` compares quantities per key with exact decimals (0.001 kg stays
-0.001); ``stock_divergences_arrow`` does the same over Arrow tables, vectorised (a store's whole
-stock in milliseconds) and returns only the divergent rows. ``divergence_summary`` condenses them for the back office, and ``plan_adjustments``
+``stock_divergences`` compares quantities per key over Arrow tables with exact decimals
+(0.001 kg stays 0.001), vectorised (a store's whole stock in milliseconds), and returns only the
+divergent rows. ``divergence_summary`` condenses them for the back office, and ``plan_adjustments``
 turns them into adjustment movements for the store: each carries the quantity that was
 read (the condition of a conditional UPDATE), a reason and the run id, so history is
 corrected by recorded adjustments, never rewritten silently.
@@ -20,6 +20,8 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from sinc_pipeline.sync.diff import check_key
 
 SITUATIONS = ("divergente", "somente_loja", "somente_origem")
 _ZERO = Decimal(0)
@@ -47,42 +49,6 @@ def to_decimal(value: Any) -> Decimal | None:
 
 def _fmt(d: Decimal | None) -> str:
     return "" if d is None else format(d, "f")
-
-
-def _check_key(df: pd.DataFrame, key: list[str], side: str) -> None:
-    if df[key].isna().any(axis=None):
-        raise ValueError(f"estoque da {side}: chave {key} com valores nulos")
-    dup = df.duplicated(subset=key, keep=False)
-    if dup.any():
-        sample = df.loc[dup, key].head(5).to_dict("records")
-        raise ValueError(f"estoque da {side}: chave {key} repetida, por exemplo {sample}")
-
-
-def stock_divergences(store: pd.DataFrame, origin: pd.DataFrame, key: list[str], quantity: str) -> pd.DataFrame:
-    """Rows whose quantity differs between store and origin, largest absolute difference first.
-
-    Columns: the key, ``quantidade_loja``, ``quantidade_origem`` (Decimal or None when the
-    row is missing on that side), ``diferenca`` (origem - loja, missing counts as 0) and
-    ``situacao``. A row present on one side only with quantity 0 is no divergence.
-    """
-    key = list(key)
-    _check_key(store, key, "loja")
-    _check_key(origin, key, "origem")
-    s = store[key + [quantity]].rename(columns={quantity: "quantidade_loja"})
-    o = origin[key + [quantity]].rename(columns={quantity: "quantidade_origem"})
-    m = s.merge(o, on=key, how="outer", indicator="__lado")
-    loja = [to_decimal(v) for v in m["quantidade_loja"].tolist()]
-    origem = [to_decimal(v) for v in m["quantidade_origem"].tolist()]
-    situ = m["__lado"].map({"both": "divergente", "left_only": "somente_loja", "right_only": "somente_origem"})
-    out = m[key].copy()
-    out["quantidade_loja"] = pd.Series(loja, index=m.index, dtype=object)
-    out["quantidade_origem"] = pd.Series(origem, index=m.index, dtype=object)
-    out["diferenca"] = pd.Series([(b or _ZERO) - (a or _ZERO) for a, b in zip(loja, origem)],
-                                 index=m.index, dtype=object)
-    out["situacao"] = situ.astype(object)
-    out = out.loc[out["diferenca"].map(lambda d: d != 0).astype(bool)]
-    order = sorted(range(len(out)), key=lambda i: -abs(out["diferenca"].iat[i]))
-    return out.iloc[order].reset_index(drop=True)
 
 
 def divergence_summary(div: pd.DataFrame, top: int = 20) -> dict:
@@ -133,7 +99,6 @@ def plan_adjustments(div: pd.DataFrame, key: list[str], *, run_id: str, now: dat
     return out
 
 
-# ---------------------------------------------------------------- vectorised (Arrow)
 def _decimal_column(arr: pa.ChunkedArray) -> pa.ChunkedArray:
     """Quantities as an exact decimal column: decimals as they are, integers widened, floats
     through their shortest repr (as ``to_decimal`` does)."""
@@ -156,24 +121,17 @@ def _common_decimal(a: pa.DataType, b: pa.DataType) -> pa.DataType:
     return pa.decimal128(min(digits + scale, 37), scale)   # the difference takes one digit more
 
 
-def _check_key_arrow(t: pa.Table, key: list[str], side: str) -> None:
-    for k in key:
-        if t.column(k).null_count:
-            raise ValueError(f"estoque da {side}: chave {key} com valores nulos")
-    if not t.num_rows:
-        return
-    counts = t.select(key).group_by(key).aggregate([([], "count_all")])
-    if counts.num_rows != t.num_rows:
-        dup = counts.filter(pc.greater(counts.column("count_all"), 1)).select(key).slice(0, 5)
-        raise ValueError(f"estoque da {side}: chave {key} repetida, por exemplo {dup.to_pylist()}")
+def stock_divergences(store: pa.Table, origin: pa.Table, key: list[str], quantity: str) -> pa.Table:
+    """Rows whose quantity differs between store and origin, largest absolute difference first.
 
-
-def stock_divergences_arrow(store: pa.Table, origin: pa.Table, key: list[str], quantity: str) -> pa.Table:
-    """``stock_divergences`` over Arrow tables: same columns and rules, quantities as exact
-    ``decimal128`` (``diferenca`` one digit wider), largest absolute difference first."""
+    Columns: the key, ``quantidade_loja``, ``quantidade_origem`` (exact ``decimal128``, NULL when
+    the row is missing on that side), ``diferenca`` (origem - loja, missing counts as 0; one
+    digit wider) and ``situacao``. A row present on one side only with quantity 0 is no
+    divergence. A NULL or repeated key on either side is a ``DataError``.
+    """
     key = list(key)
-    _check_key_arrow(store, key, "loja")
-    _check_key_arrow(origin, key, "origem")
+    check_key(store, key, "estoque da loja")
+    check_key(origin, key, "estoque da origem")
     s_q, o_q = _decimal_column(store.column(quantity)), _decimal_column(origin.column(quantity))
     qtype = _common_decimal(s_q.type, o_q.type)
     s = pa.table([*store.select(key).columns, s_q.cast(qtype)], names=key + ["quantidade_loja"])

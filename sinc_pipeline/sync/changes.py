@@ -6,7 +6,7 @@ import pyarrow.compute as pc
 import sqlalchemy as sa
 
 from sinc_pipeline.core.layout import TablePlan
-from sinc_pipeline.sync.diff import Changes, assert_unique, diff_tables
+from sinc_pipeline.sync.diff import Changes, check_key, diff_tables
 from sinc_pipeline.sync.sides import Side, ranged_reads
 from sinc_pipeline.sync.state import lookback
 
@@ -20,8 +20,8 @@ def _full_diff(plan: TablePlan, source: Side, target: Side, chunk_rows: int) -> 
     cfg, key = plan.config, source.key
     parts, compared, new_pos = [], 0, None
     for s, t in ranged_reads(source, target, chunk_rows):
-        assert_unique(s, key, _where(source, cfg.name))
-        assert_unique(t, key, _where(target, cfg.name))
+        check_key(s, key, _where(source, cfg.name), nulls_allowed=True)
+        check_key(t, key, _where(target, cfg.name), nulls_allowed=True)
         parts.append(diff_tables(s, t, key))
         compared += s.num_rows
         if cfg.cursor:
@@ -49,7 +49,7 @@ def compute_changes(plan: TablePlan, source: Side, target: Side, position,
     # Two index-friendly reads rather than one OR: the window above the position, and NULLs.
     s = pa.concat_tables([source.read(extra=cur >= lookback(position, cfg.cursor_lookback)),
                           source.read(extra=cur.is_(None))])
-    assert_unique(s, key, _where(source, cfg.name))
+    check_key(s, key, _where(source, cfg.name), nulls_allowed=True)
     t = target.read_keys_in(s.select(key))
     changes = diff_tables(s, t, key)
     changes.deletes = changes.deletes.slice(0, 0)

@@ -36,11 +36,22 @@ def duplicate_keys(table: pa.Table, key: list[str], limit: int = 5) -> list[dict
     return dups.select(key).slice(0, limit).to_pylist()
 
 
-def assert_unique(table: pa.Table, key: list[str], where: str) -> None:
+def check_key(table: pa.Table, key: list[str], where: str, *, nulls_allowed: bool = False,
+              error: type[Exception] = DataError) -> None:
+    """The one key check (sync, snapshots, stock): ``key`` names columns of ``table``, holds no
+    NULL (unless ``nulls_allowed``) and identifies one row; else ``error`` naming ``where``."""
+    missing = [k for k in key if k not in table.column_names]
+    if not key or missing:
+        raise error(f"Chave {key} inválida para {where}: colunas ausentes {missing or key}. "
+                    f"Dica: colunas disponíveis: {table.column_names}.")
+    nulls = [] if nulls_allowed else [k for k in key if table.column(k).null_count]
+    if nulls:
+        raise error(f"Chave nula em {where}: coluna(s) {nulls} com valores nulos. Dica: a chave deve estar "
+                    "sempre preenchida.")
     dups = duplicate_keys(table, key)
     if dups:
-        raise DataError(f"Chave duplicada em {where}: {dups}. Dica: a chave {key} deve identificar uma linha só; "
-                        "corrija os dados ou a chave configurada.")
+        raise error(f"Chave duplicada em {where}: {dups}. Dica: a chave {key} deve identificar uma linha só; "
+                    "corrija os dados ou a chave configurada.")
 
 
 def rows_differ(a: pa.Table, b: pa.Table, columns: list[str]) -> pa.Array:

@@ -46,8 +46,3 @@ def add_constants(table: pa.Table, constants: dict[str, object], schema: pa.Sche
         else:
             arrays.append(pa.array([constants[f.name]] * n, type=f.type))
     return pa.Table.from_arrays(arrays, schema=schema)
-
-
-def to_physical(rows: list[dict], physical: dict[str, str]) -> list[dict]:
-    """Rename logical keys to the store's names, dropping columns the store lacks."""
-    return [{physical[k]: v for k, v in r.items() if k in physical} for r in rows]
