@@ -6,10 +6,10 @@ from datetime import date, datetime
 import pandas as pd
 import pytest
 
+from sinc_pipeline.fiscal.numbering import gap_report, number_gaps, pending_contingency, void_deadline
 from sinc_pipeline.fiscal.rules import (
     SERIES_MAX, SERIES_MIN, AccessKey, access_key_check_digit, build_access_key, check_documents,
-    cnpj_check_digits, gap_report, is_valid_cnpj, is_valid_cpf, normalize_cnpj, number_gaps,
-    parse_access_key, pending_contingency, void_deadline,
+    cnpj_check_digits, is_valid_cnpj, is_valid_cpf, normalize_cnpj, parse_access_key,
 )
 
 WORKED_KEY = "13181017921427000125650010000000309887251170"

@@ -26,7 +26,8 @@ import sqlalchemy as sa
 from sinc_pipeline.settings import FiscalConfig, Settings
 from sinc_pipeline.core.db import connect
 from sinc_pipeline.core.errors import ConfigError
-from sinc_pipeline.fiscal.rules import MODEL_NFCE, MODEL_NFE, gap_report, normalize_cnpj, pending_contingency
+from sinc_pipeline.fiscal.numbering import gap_report, pending_contingency
+from sinc_pipeline.fiscal.rules import MODEL_NFCE, MODEL_NFE, normalize_cnpj
 from sinc_pipeline.io.reader import read_table
 from sinc_pipeline.core.layout import reflect_table, require_columns
 from sinc_pipeline.core.types import arrow_type
