@@ -2,9 +2,9 @@
 
 * asset ``lacunas_numeracao`` (group ``fiscal``, not partitioned), job ``relatorio_fiscal`` and a
   daily schedule (stopped until turned on): gaps per CNPJ/model/series with the voiding deadline,
-  and offline contingency documents still pending, from ``fiscal_report.py``;
+  and offline contingency documents still pending, from ``fiscal/report.py``;
 * check ``sem_documentos_em_quarentena`` on ``enviar_<fiscal.table>``: runs with every send of the
-  documents and fails listing the store's documents held in the quarantine (``fiscal_gate.py``).
+  documents and fails listing the store's documents held in the quarantine (``fiscal/quarantine.py``).
 """
 
 import pandas as pd

@@ -9,7 +9,7 @@
 * job ``criar_base_loja`` (one partition per store): a new store's database created from the
   origin, ready for ``forcar_atualizacao``.
 
-The logic lives in ``dump.py``, ``restore.py`` and ``bootstrap.py``; this module adapts it.
+The logic lives in ``snapshots/dump.py``, ``snapshots/restore.py`` and ``provisioning/``; this module adapts it.
 """
 from enum import Enum
 from typing import Optional

@@ -5,7 +5,7 @@
 The send assets run first, so sales not yet at the origin are counted there before comparing.
 ``divergencias_estoque`` writes the Parquet report; ``ajustes_estoque`` applies it unless the
 launchpad says ``simular: true`` (then it is skipped and nothing at the store changes). The logic
-lives in ``stock_align.py``; this module only wires it.
+lives in ``stock/align.py``; this module only wires it.
 """
 
 from dagster import (AssetCheckExecutionContext, AssetCheckResult, AssetExecutionContext, AssetKey, AssetSelection,

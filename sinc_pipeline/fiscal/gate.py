@@ -1,8 +1,8 @@
 """Fiscal checks on every send of the documents table, and the quarantine at the origin.
 
-``gate_for_unit(settings, unit)`` returns a gate (see ``sync.Gate``) for a send unit that holds
+``gate_for_unit(settings, unit)`` returns a gate (see ``sync/gate.py``) for a send unit that holds
 ``fiscal.table``. Before the unit is applied, the gate checks each document being inserted or
-updated (``fiscal.check_documents``: access key and its parts, the sending store's CNPJ and
+updated (``fiscal.rules.check_documents``: access key and its parts, the sending store's CNPJ and
 series, the number not already held at the origin by another document). A failing document and
 its whole group (the sale: the unit's rows linked by ``fiscal.sale_link``) are removed from the
 changes and recorded in ``fiscal.quarantine_table`` at the origin, in the unit's transaction;

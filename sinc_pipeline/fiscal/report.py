@@ -1,7 +1,7 @@
 """The back office's numbering report over the origin's fiscal documents (``lacunas_numeracao``).
 
 ``build_report`` reads the documents table at the origin (the columns ``fiscal.columns`` names)
-and returns, through the pure functions of ``fiscal.py``:
+and returns, through the pure functions of ``fiscal/rules.py`` and ``fiscal/numbering.py``:
 
 * ``gaps``: per CNPJ, model and series, the missing number ranges with the deadline to void
   them (10th day of the next month) and the days left (negative: overdue);

@@ -1,8 +1,8 @@
 """Tables from Arrow schemas: the column type each engine gets, and the CREATE TABLE for it.
 
-Used where sinc_pipeline creates tables itself: a restore (``restore.py``, types from the
-snapshot's Parquet schema) and a new store's database (``bootstrap.py``, types from the
-origin). Canonical Arrow types (``types.arrow_type``) map back to SQL types per engine:
+Used where sinc_pipeline creates tables itself: a restore (``snapshots/restore.py``, types from the
+snapshot's Parquet schema) and a new store's database (``provisioning/``, types from the
+origin). Canonical Arrow types (``core.types.arrow_type``) map back to SQL types per engine:
 
     Arrow              SQLite      PostgreSQL         MariaDB / MySQL
     bool               BOOLEAN     BOOLEAN            BOOL
@@ -16,7 +16,7 @@ origin). Canonical Arrow types (``types.arrow_type``) map back to SQL types per 
     binary             BLOB        BYTEA              LONGBLOB (key columns: VARBINARY(255))
 
 SQLite integers are always INTEGER so a single integer key stays SQLite's fast rowid alias.
-Types read back through ``types.arrow_type`` give the same canonical type again, so a table
+Types read back through ``core.types.arrow_type`` give the same canonical type again, so a table
 created here round-trips value for value. ``create_table_sql`` is the readable twin of
 ``create_table``: the exact statement, for tests and for review.
 """

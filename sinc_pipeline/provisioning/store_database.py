@@ -4,7 +4,7 @@
 (empty) database the way the sync expects to find it — the store's table and column names,
 excluded columns left out, and for scoped tables only the store's rows, without the filter
 columns (a store's database holds only its own rows) unless an existing empty table has them.
-Types come from the origin (``types.arrow_type`` -> ``ddl.py``), the store key is the primary
+Types come from the origin (``core.types.arrow_type`` -> ``io/ddl.py``), the store key is the primary
 key. Everything is read from the origin in one consistent read and loaded in chunks with the
 engine's bulk path, in one write transaction on the store.
 
@@ -66,7 +66,7 @@ class BootstrapResult:
 
 def plan_copy(cfg: TableConfig, store: StoreConfig, origin: Connection, origin_url: str,
               existing: sa.Table | None) -> TableCopy:
-    """The store layout of ``cfg`` (the same rules as ``schema.resolve_plan``)."""
+    """The store layout of ``cfg`` (the same rules as ``core.layout.resolve_plan``)."""
     have = set(existing.c.keys()) if existing is not None else set()
     o, m, scope = origin_layout(cfg, store, origin, origin_url, have)
     if existing is not None:

@@ -4,7 +4,7 @@ One YAML file, path from ``SINC_CONFIG`` (default ``data/sinc.yaml``). ``load_se
 expands ``${VAR}`` in URLs from the environment and validates everything that can be checked
 without touching a database. Every problem is reported at once, each naming the field path,
 the value and a hint (``ConfigError``). What needs a database (tables and columns that exist)
-is checked at run time by ``schema.py``, before anything is written.
+is checked at run time by ``core/layout.py``, before anything is written.
 """
 from __future__ import annotations
 

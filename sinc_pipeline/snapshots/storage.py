@@ -12,7 +12,7 @@ folder whose name starts with ``.tmp-`` and renamed into place in one step when 
 reader sees either the whole snapshot or nothing. ``list_dirs`` never returns ``.tmp-*`` (or any
 hidden) folder, and ``clean_temp`` removes the leftovers of a crashed write; ``SnapshotWriter``
 calls it when it starts. Writes for one store are expected to be serialised (the store lock of
-``locks.py`` held by the run); two concurrent writers for the same store would clean each
+``core/locks.py`` held by the run); two concurrent writers for the same store would clean each
 other's temporary folders.
 
 Next step behind this seam: an ``S3Storage`` (``s3://bucket/prefix``) built on

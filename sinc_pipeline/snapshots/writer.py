@@ -175,7 +175,7 @@ class SnapshotWriter:
                 batch = batch.cast(schema)
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as err:
                 raise SnapshotError(f"Tabela {name!r}: lote com tipos {batch.schema} incompatíveis com o esquema "
-                                    f"({err}). Dica: converta os tipos na leitura (types.py).") from None
+                                    f"({err}). Dica: converta os tipos na leitura (core/types.py).") from None
         if self.kind == INCREMENTAL:
             ops = batch.column(OPERACAO)
             bad = pc.or_kleene(pc.is_null(ops), pc.invert(pc.is_in(ops, pa.array([UPSERT, DELETE]))))

@@ -91,7 +91,7 @@ def stock_plan(settings: Settings, store: StoreConfig, origin_conn: Connection, 
 @dataclass
 class Divergences:
     store: str
-    table: pa.Table               # stock.stock_divergences: key, quantidade_loja/origem, diferenca, situacao
+    table: pa.Table               # divergence.stock_divergences: key, quantidade_loja/origem, diferenca, situacao
     store_rows: int
     origin_rows: int
     read_s: float

@@ -2,7 +2,7 @@
 
 ``diff_tables(source, target, key)`` returns the rows to insert, the rows to update (source
 values) and the keys to delete, so that target becomes equal to source. Both tables must have
-the same schema (the canonical types of ``types.py``). NULL equals NULL; anything else compares by value
+the same schema (the canonical types of ``core/types.py``). NULL equals NULL; anything else compares by value
 (decimal128 compares exactly).
 """
 from __future__ import annotations
