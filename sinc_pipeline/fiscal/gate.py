@@ -25,7 +25,8 @@ from sqlalchemy.engine import Connection
 from sinc_pipeline.core.db import redact
 from sinc_pipeline.core.errors import SchemaError
 from sinc_pipeline.core.layout import TablePlan
-from sinc_pipeline.fiscal.quarantine import (HELD, RELEASED, REPLACED, _utcnow, ensure_quarantine_table,
+from sinc_pipeline.core.owned import utcnow
+from sinc_pipeline.fiscal.quarantine import (HELD, RELEASED, REPLACED, ensure_quarantine_table,
                                              quarantine_table)
 from sinc_pipeline.fiscal.rules import check_documents
 from sinc_pipeline.settings import FiscalConfig, Settings, TableConfig
@@ -227,7 +228,7 @@ class FiscalGate:
         """The quarantine writes of this run (new holds, repeated holds, releases), as a function
         run by ``sync_unit`` in the unit's transaction; plus the counts released / still open."""
         q = quarantine_table(self.fiscal.quarantine_table)
-        conn, store, run_id, now = inp.target, inp.store.id, inp.run_id, _utcnow()
+        conn, store, run_id, now = inp.target, inp.store.id, inp.run_id, utcnow()
         if sa.inspect(conn).has_table(q.name):
             open_rows = self._open(conn, q, store)
         else:

@@ -6,26 +6,23 @@ changed and a new row took over. Times are UTC.
 """
 from __future__ import annotations
 
-import datetime as dt
 import json
 
 import pandas as pd
 import sqlalchemy as sa
-from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import Connection
 
 from sinc_pipeline.core.db import connect
+from sinc_pipeline.core.owned import ID, TIMESTAMP
 from sinc_pipeline.settings import Settings
 
 HELD, RELEASED, REPLACED = "retido", "liberado", "substituido"
-_TIMESTAMP = sa.DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
-_ID = sa.BigInteger().with_variant(sa.Integer, "sqlite")
 
 
 def quarantine_table(name: str) -> sa.Table:
     return sa.Table(
         name, sa.MetaData(),
-        sa.Column("id", _ID, primary_key=True, autoincrement=True),
+        sa.Column("id", ID, primary_key=True, autoincrement=True),
         sa.Column("loja", sa.String(64), nullable=False),
         sa.Column("tabela", sa.String(128), nullable=False),
         sa.Column("registro", sa.String(255), nullable=False),   # the row's key at the origin, JSON
@@ -36,18 +33,15 @@ def quarantine_table(name: str) -> sa.Table:
         sa.Column("dados", sa.Text),                             # the held row, JSON
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("run_id", sa.String(64)),
-        sa.Column("retido_em", _TIMESTAMP, nullable=False),
+        sa.Column("retido_em", TIMESTAMP, nullable=False),
         sa.Column("ultimo_run_id", sa.String(64)),
-        sa.Column("verificado_em", _TIMESTAMP),
+        sa.Column("verificado_em", TIMESTAMP),
         sa.Column("tentativas", sa.Integer, nullable=False, default=1),
-        sa.Column("encerrado_em", _TIMESTAMP),
+        sa.Column("encerrado_em", TIMESTAMP),
         sa.Column("encerrado_run_id", sa.String(64)),
         sa.Index(f"ix_{name}_loja_status", "loja", "status"),
     )
 
-
-def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
 
 def ensure_quarantine_table(settings: Settings, conn: Connection | None = None) -> bool:

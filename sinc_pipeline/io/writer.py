@@ -40,22 +40,22 @@ def delete_stmt(table: sa.Table, key: Sequence[str], filters: dict) -> sa.Delete
     return sa.delete(table).where(*_where(table, key, filters))
 
 
-def _compile(stmt, dialect: sa.engine.Dialect | str) -> str:
+def compile_sql(stmt, dialect: sa.engine.Dialect | str) -> str:
     if isinstance(dialect, str):
         dialect = engines.dialect(dialect)
     return str(stmt.compile(dialect=dialect))
 
 
 def insert_sql(table: sa.Table, columns: Sequence[str], dialect: str) -> str:
-    return _compile(insert_stmt(table).values({c: sa.bindparam(c) for c in columns}), dialect)
+    return compile_sql(insert_stmt(table).values({c: sa.bindparam(c) for c in columns}), dialect)
 
 
 def update_sql(table: sa.Table, key: Sequence[str], columns: Sequence[str], filters: dict, dialect: str) -> str:
-    return _compile(update_stmt(table, key, columns, filters), dialect)
+    return compile_sql(update_stmt(table, key, columns, filters), dialect)
 
 
 def delete_sql(table: sa.Table, key: Sequence[str], filters: dict, dialect: str) -> str:
-    return _compile(delete_stmt(table, key, filters), dialect)
+    return compile_sql(delete_stmt(table, key, filters), dialect)
 
 
 @dataclass

@@ -23,11 +23,11 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import sqlalchemy as sa
-from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import Connection
 
 from sinc_pipeline.settings import Settings, StockConfig, StoreConfig
 from sinc_pipeline.core.db import connect
+from sinc_pipeline.core.owned import ID, TIMESTAMP, utcnow
 from sinc_pipeline.core.errors import ConfigError, DataError
 from sinc_pipeline.fiscal.quarantine import held_values
 from sinc_pipeline.core.layout import reflect_table, require_columns, store_scope
@@ -35,12 +35,10 @@ from sinc_pipeline.stock.divergence import divergences_frame, plan_adjustments, 
 from sinc_pipeline.sync.sides import Side, read_both
 from sinc_pipeline.sync.unit import TableResult, sync_unit
 from sinc_pipeline.core.types import arrow_type
-from sinc_pipeline.io.writer import _compile
+from sinc_pipeline.io.writer import compile_sql
 
 REASON = "alinhamento com origem"
 OPERATION = {"update": "atualizacao", "insert": "inclusao"}   # how the audit table names them
-_TIMESTAMP = sa.DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
-_ID = sa.BigInteger().with_variant(sa.Integer, "sqlite")
 
 
 def _stock(settings: Settings) -> StockConfig:
@@ -49,9 +47,6 @@ def _stock(settings: Settings) -> StockConfig:
                            "(table, key, quantity, scoped, adjustments_table); veja o README, Alinhar Estoque"])
     return settings.stock
 
-
-def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
 
 # --------------------------------------------------------------------------- both sides
@@ -168,11 +163,11 @@ def conditional_insert_stmt(table: sa.Table, key: list[str], quantity: str, filt
 
 
 def conditional_update_sql(table: sa.Table, key: list[str], quantity: str, filters: dict, dialect: str) -> str:
-    return _compile(conditional_update_stmt(table, key, quantity, filters), dialect)
+    return compile_sql(conditional_update_stmt(table, key, quantity, filters), dialect)
 
 
 def conditional_insert_sql(table: sa.Table, key: list[str], quantity: str, filters: dict, dialect: str) -> str:
-    return _compile(conditional_insert_stmt(table, key, quantity, filters), dialect)
+    return compile_sql(conditional_insert_stmt(table, key, quantity, filters), dialect)
 
 
 def adjustments_table(name: str, key_columns: list[sa.Column], quantity: pa.DataType) -> sa.Table:
@@ -180,7 +175,7 @@ def adjustments_table(name: str, key_columns: list[sa.Column], quantity: pa.Data
     p, s = (quantity.precision, quantity.scale) if pa.types.is_decimal(quantity) else (18, 3)
     return sa.Table(
         name, sa.MetaData(),
-        sa.Column("id", _ID, primary_key=True, autoincrement=True),
+        sa.Column("id", ID, primary_key=True, autoincrement=True),
         *[sa.Column(c.name, c.type, nullable=False) for c in key_columns],
         sa.Column("operacao", sa.String(16), nullable=False),
         sa.Column("quantidade_anterior", sa.Numeric(p, s)),
@@ -188,7 +183,7 @@ def adjustments_table(name: str, key_columns: list[sa.Column], quantity: pa.Data
         sa.Column("diferenca", sa.Numeric(min(p + 1, 38), s), nullable=False),
         sa.Column("motivo", sa.String(120), nullable=False),
         sa.Column("run_id", sa.String(64)),
-        sa.Column("ajustado_em", _TIMESTAMP, nullable=False),
+        sa.Column("ajustado_em", TIMESTAMP, nullable=False),
     )
 
 
@@ -243,7 +238,7 @@ def apply_alignment(settings: Settings, store_id: str, divergences: pa.Table, *,
     """Bring the store to the origin's quantities: ONE transaction with the adjustments and their audit rows."""
     cfg, store = _stock(settings), settings.store(store_id)
     t0 = time.perf_counter()
-    now = now or _utcnow()
+    now = now or utcnow()
     out = Alignment(store_id)
     qtype = quantity_type or divergences.schema.field("quantidade_origem").type
     key = list(cfg.key)
