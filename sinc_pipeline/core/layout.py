@@ -7,6 +7,7 @@ filter for each side and the canonical Arrow schema. A missing table or column i
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import pyarrow as pa
@@ -15,6 +16,7 @@ from sqlalchemy.engine import Connection
 
 from sinc_pipeline.settings import StoreConfig, TableConfig
 from sinc_pipeline.settings.models import TableMapping
+from sinc_pipeline.core.compat import pair
 from sinc_pipeline.core.db import redact
 from sinc_pipeline.core.errors import SchemaError
 from sinc_pipeline.sync.mapping import Mapping
@@ -49,6 +51,35 @@ def store_scope(cfg: TableMapping, store: StoreConfig, store_columns) -> StoreSc
     return StoreScope(filters, tuple(c for c in filters if cfg.store_column(c) not in have))
 
 
+_INTEGER_TEXT = re.compile(r"^-?[0-9]+$")
+_NUMBER_TEXT = re.compile(r"^-?[0-9]+(\.[0-9]+)?$")
+
+
+def check_filter_values(table: sa.Table, filters: dict, store: StoreConfig, url: str, role: str) -> None:
+    """Each of the store's filter values fits its column's reflected type (an integer column gets
+    an integer, a text column a text), else a ``SchemaError`` naming the store, column, value and
+    type. Values are always bound, never spliced into SQL: this catches a wrong filter before it
+    selects (or labels a sent row with) the wrong store."""
+    for column, value in filters.items():
+        if column not in table.c:
+            continue
+        t = arrow_type(table.c[column].type)
+        text = isinstance(value, str)
+        ok = True
+        if pa.types.is_integer(t):
+            ok = (isinstance(value, int) and not isinstance(value, bool)) or (text and bool(_INTEGER_TEXT.match(value)))
+        elif pa.types.is_decimal(t) or pa.types.is_floating(t):
+            ok = (isinstance(value, int) and not isinstance(value, bool)) or (text and bool(_NUMBER_TEXT.match(value)))
+        elif pa.types.is_string(t):
+            ok = text
+        if not ok:
+            hint = ("escreva o valor entre aspas, ex.: '1'" if pa.types.is_string(t)
+                    else "use um número, ex.: 1")
+            raise SchemaError(f"stores[{store.id}].filter.{column}: valor {value!r} não combina com o tipo da coluna "
+                              f"{column!r} ({table.c[column].type}) da tabela {table.name!r} do banco {role} "
+                              f"{redact(url)}. Dica: {hint}.")
+
+
 def reflect_table(conn: Connection, name: str, url: str, role: str) -> sa.Table:
     try:
         return sa.Table(name, sa.MetaData(), autoload_with=conn)
@@ -78,6 +109,8 @@ class TablePlan:
     schema: pa.Schema                     # canonical, logical names, synced columns only
     origin_filter: dict = field(default_factory=dict)   # logical col -> value (origin side)
     store_filter: dict = field(default_factory=dict)    # logical col -> value (store side, present cols)
+    source_types: dict = field(default_factory=dict)    # logical col -> the source's own type, where the
+    #                                                     source is rounded to the target's (allow_rounding)
 
     @property
     def key(self) -> list[str]:
@@ -107,6 +140,7 @@ def origin_layout(table: TableConfig, store: StoreConfig, origin_conn: Connectio
     filter_cols = list(scope.filters)
     require_columns(o, table.key, origin_url, "de origem", "chave")
     require_columns(o, list(table.columns) + table.exclude + filter_cols, origin_url, "de origem", "configuração")
+    check_filter_values(o, scope.filters, store, origin_url, "de origem")
     if table.cursor:
         require_columns(o, [table.cursor], origin_url, "de origem", "cursor")
     logical = [c for c in o.c.keys() if c not in table.exclude]
@@ -130,4 +164,38 @@ def resolve_plan(table: TableConfig, store: StoreConfig, origin_conn: Connection
                 f"(coluna {col!r} da origem). Dica: mapeie-a em 'columns' ou acrescente-a a 'exclude'."
             )
     schema = pa.schema([(c, arrow_type(o.c[c].type)) for c in mapping.columns])
-    return TablePlan(table, o, s, mapping, schema, dict(scope.filters), scope.store_filters)
+    schema, source_types = _compare_types(table, store, o, s, mapping, schema)
+    return TablePlan(table, o, s, mapping, schema, dict(scope.filters), scope.store_filters, source_types)
+
+
+def _compare_types(table: TableConfig, store: StoreConfig, o: sa.Table, s: sa.Table, mapping: Mapping,
+                   schema: pa.Schema) -> tuple[pa.Schema, dict]:
+    """Pair each synced column's source and target types (``core/compat.py``): refuse what would
+    change values silently; where rounding is allowed, compare in the target's type."""
+    origin_sql = {c: o.c[c].type for c in mapping.store_columns}
+    store_sql = {c: s.c[mapping.physical[c]].type for c in mapping.store_columns}
+    origin_types = {c: schema.field(c).type for c in mapping.store_columns}
+    store_types = {c: arrow_type(t) for c, t in store_sql.items()}
+    receive = table.direction == "receive"
+    src, tgt = (origin_types, store_types) if receive else (store_types, origin_types)
+    src_sql, tgt_sql = (origin_sql, store_sql) if receive else (store_sql, origin_sql)
+    pairs = [pair(c, src[c], tgt[c]) for c in mapping.store_columns]
+    refused = [p for p in pairs if p.kind == "lossy" or (p.kind == "round" and not table.allow_rounding)]
+    if refused:
+        arrow = "origem → loja" if receive else "loja → origem"
+        lines = [f"  - coluna {p.column!r}" + (f" (loja {mapping.physical[p.column]!r})"
+                                              if mapping.physical[p.column] != p.column else "")
+                 + f": {src_sql[p.column]} → {tgt_sql[p.column]}: {p.reason}"
+                 + ("; os valores seriam arredondados em silêncio" if p.kind == "round" else "")
+                 for p in refused]
+        hint = ("altere a coluna do destino para o tipo da origem dos dados (ex.: "
+                f"{src_sql[refused[0].column]}), exclua a coluna (exclude)")
+        if all(p.kind == "round" for p in refused):
+            hint += ", ou declare 'allow_rounding: true' na tabela para arredondar ao tipo do destino"
+        raise SchemaError(f"Tipos incompatíveis na tabela {table.name!r} da loja {store.id} ({arrow}), nada foi "
+                          "gravado:\n" + "\n".join(lines) + f"\nDica: {hint}.")
+    rounded = [p for p in pairs if p.kind == "round"]
+    if receive and rounded:   # compare in the store's type; a send compares in the origin's already
+        types = {p.column: p.target for p in rounded}
+        schema = pa.schema([pa.field(f.name, types.get(f.name, f.type)) for f in schema])
+    return schema, {p.column: p.source for p in rounded}

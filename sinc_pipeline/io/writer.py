@@ -68,22 +68,26 @@ class Target:
     constants: dict              # physical col -> value, added to every inserted row
 
 
-def _rows(table: pa.Table, physical: dict[str, str]) -> list[dict]:
-    return [{physical[k]: v for k, v in r.items()} for r in table.to_pylist()]
-
-
-def _batches(rows: list, size: int = BATCH):
-    for i in range(0, len(rows), size):
-        yield rows[i:i + size]
-
-
 Hook = Callable[[str, str, int], None] | None
 
 
-def _run(conn: Connection, stmt, params: list[dict], op: str, table: str, hook: Hook) -> int:
-    """executemany in batches; ``hook(op, table, rows_so_far)`` after each batch (tests inject faults)."""
+def _params(rows: pa.Table, names: dict[str, str], extra: dict | None = None) -> list[dict]:
+    """One batch of rows as executemany parameters: column ``c`` bound as ``names[c]``. Built a
+    column at a time (``to_pylist`` per column, then zipped), never for more than one batch."""
+    cols = [c for c in rows.column_names if c in names]
+    values = [rows.column(c).to_pylist() for c in cols]
+    keys = [names[c] for c in cols]
+    extra = dict(extra or {})
+    return [{**dict(zip(keys, vs)), **extra} for vs in zip(*values)] if cols else [dict(extra)] * rows.num_rows
+
+
+def _run(conn: Connection, stmt, rows: pa.Table, names: dict[str, str], op: str, table: str, hook: Hook,
+         extra: dict | None = None) -> int:
+    """executemany in batches of ``BATCH`` rows, converting one batch at a time (memory stays flat
+    whatever the backlog); ``hook(op, table, rows_so_far)`` after each batch (tests inject faults)."""
     n = 0
-    for chunk in _batches(params):
+    for start in range(0, rows.num_rows, BATCH):
+        chunk = _params(rows.slice(start, BATCH), names, extra)
         conn.execute(stmt, chunk)
         n += len(chunk)
         if hook:
@@ -95,18 +99,14 @@ def apply_deletes(conn: Connection, t: Target, keys: pa.Table, hook: Hook = None
     if not keys.num_rows:
         return 0
     stmt = delete_stmt(t.table, [t.physical[k] for k in t.key], t.filters)
-    params = [{f"_k{i}": r[k] for i, k in enumerate(t.key)} for r in keys.to_pylist()]
-    return _run(conn, stmt, params, "delete", t.table.name, hook)
+    return _run(conn, stmt, keys.select(t.key), {k: f"_k{i}" for i, k in enumerate(t.key)}, "delete",
+                t.table.name, hook)
 
 
 def apply_inserts(conn: Connection, t: Target, rows: pa.Table, hook: Hook = None) -> int:
     if not rows.num_rows:
         return 0
-    params = _rows(rows, t.physical)
-    if t.constants:
-        for r in params:
-            r.update(t.constants)
-    return _run(conn, insert_stmt(t.table), params, "insert", t.table.name, hook)
+    return _run(conn, insert_stmt(t.table), rows, t.physical, "insert", t.table.name, hook, t.constants)
 
 
 def apply_updates(conn: Connection, t: Target, rows: pa.Table, hook: Hook = None) -> int:
@@ -114,12 +114,8 @@ def apply_updates(conn: Connection, t: Target, rows: pa.Table, hook: Hook = None
     if not rows.num_rows or not value_cols:
         return 0
     stmt = update_stmt(t.table, [t.physical[k] for k in t.key], [t.physical[c] for c in value_cols], t.filters)
-    params = []
-    for r in rows.to_pylist():
-        p = {f"_k{i}": r[k] for i, k in enumerate(t.key)}
-        p.update({f"_v{i}": r[c] for i, c in enumerate(value_cols)})
-        params.append(p)
-    return _run(conn, stmt, params, "update", t.table.name, hook)
+    names = {**{k: f"_k{i}" for i, k in enumerate(t.key)}, **{c: f"_v{i}" for i, c in enumerate(value_cols)}}
+    return _run(conn, stmt, rows, names, "update", t.table.name, hook)
 
 
 def apply(conn: Connection, items: list[tuple[Target, Changes]], hook: Hook = None) -> list[dict]:

@@ -84,6 +84,9 @@ class TableConfig(TableMapping):
         300, ge=0,
         description="Re-read window below the saved cursor: seconds for date/time cursors, units for numeric ones.",
     )
+    allow_rounding: StrictBool = Field(
+        False, description="A target column with fewer decimal places than the source: round to it instead of "
+                           "refusing the table.")
 
     @property
     def origin_name(self) -> str:

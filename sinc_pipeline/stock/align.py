@@ -30,7 +30,7 @@ from sinc_pipeline.core.db import connect
 from sinc_pipeline.core.owned import ID, TIMESTAMP, utcnow
 from sinc_pipeline.core.errors import ConfigError, DataError
 from sinc_pipeline.fiscal.quarantine import held_values
-from sinc_pipeline.core.layout import reflect_table, require_columns, store_scope
+from sinc_pipeline.core.layout import check_filter_values, reflect_table, require_columns, store_scope
 from sinc_pipeline.stock.divergence import divergences_frame, plan_adjustments, stock_divergences
 from sinc_pipeline.sync.sides import Side, read_both
 from sinc_pipeline.sync.unit import TableResult, sync_unit
@@ -71,6 +71,7 @@ def stock_plan(settings: Settings, store: StoreConfig, origin_conn: Connection, 
     require_columns(o, cfg.key, settings.origin.url, "de origem", "stock.key")
     require_columns(o, [cfg.quantity], settings.origin.url, "de origem", "stock.quantity")
     require_columns(o, filter_cols, settings.origin.url, "de origem", f"filtro da loja {store.id}")
+    check_filter_values(o, scope.filters, store, settings.origin.url, "de origem")
     logical = cfg.key + [cfg.quantity]
     physical = {c: cfg.store_column(c) for c in logical + filter_cols}
     require_columns(s, [physical[c] for c in logical], store.url, role, "stock.key/stock.quantity/stock.columns")

@@ -3,12 +3,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from sinc_pipeline.core.compat import round_to
+from sinc_pipeline.core.errors import DataError
 from sinc_pipeline.core.layout import TablePlan
 from sinc_pipeline.io.fastread import FastReader
 from sinc_pipeline.io.ranges import Range, plan_ranges, range_column, range_condition
@@ -30,13 +32,28 @@ class Side:
     label: str
     chunk: int = 50_000
     fast: FastReader | None = None
+    read_types: dict = field(default_factory=dict)   # columns read in their own type, then rounded to schema's
 
     def select(self, columns: Sequence[str] | None = None, extra=None) -> sa.Select:
         return select_sql(self.table, self.physical, columns or self.schema.names, self.filters, extra)
 
     def read(self, columns: Sequence[str] | None = None, extra=None) -> pa.Table:
         schema = self.schema if columns is None else pa.schema([self.schema.field(c) for c in columns])
-        return read_fastest(self.conn, self.table, self.physical, self.filters, extra, schema, self.chunk, self.fast)
+        rounded = [f for f in schema if f.name in self.read_types]
+        if not rounded:
+            return read_fastest(self.conn, self.table, self.physical, self.filters, extra, schema, self.chunk,
+                                self.fast)
+        own = pa.schema([pa.field(f.name, self.read_types.get(f.name, f.type)) for f in schema])
+        table = read_fastest(self.conn, self.table, self.physical, self.filters, extra, own, self.chunk, self.fast)
+        for f in rounded:
+            i = table.schema.get_field_index(f.name)
+            try:
+                table = table.set_column(i, f, round_to(table.column(i), f.type))
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as err:
+                raise DataError(f"{self.label} tabela {self.table.name!r}, coluna {self.physical[f.name]!r}: um valor "
+                                f"não cabe em {f.type} mesmo arredondado ({err}). Dica: aumente a precisão da coluna "
+                                "do destino.") from None
+        return table
 
     def col(self, logical: str):
         return self.table.c[self.physical[logical]]
@@ -70,10 +87,11 @@ def sides_for(plan: TablePlan, direction: str, src: Connection, tgt: Connection,
     schema = pa.schema([plan.schema.field(c) for c in cols])
     origin_conn, store_conn = (src, tgt) if direction == "receive" else (tgt, src)
     origin_fast, store_fast = fast if direction == "receive" else fast[::-1]
+    receive = direction == "receive"
     origin = Side(origin_conn, plan.origin, {c: c for c in m.columns}, plan.origin_filter, schema, m.store_key,
-                  "origem", chunk, origin_fast)
+                  "origem", chunk, origin_fast, dict(plan.source_types) if receive else {})
     store = Side(store_conn, plan.store, m.physical, plan.store_filter, schema, m.store_key, "loja", chunk,
-                 store_fast)
+                 store_fast, {} if receive else dict(plan.source_types))
     return (origin, store) if direction == "receive" else (store, origin)
 
 

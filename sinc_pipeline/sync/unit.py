@@ -11,11 +11,14 @@ import logging
 import time
 from dataclasses import asdict, dataclass, field
 
-from sinc_pipeline.core.db import connect
+from sinc_pipeline.core.compat import limit_of, misfits
+from sinc_pipeline.core.db import connect, redact
+from sinc_pipeline.core.engines import engine_of
+from sinc_pipeline.core.errors import DataError
 from sinc_pipeline.core.layout import resolve_plan
 from sinc_pipeline.fiscal.gate import gate_for_unit
 from sinc_pipeline.io.fastread import open_fast_reader
-from sinc_pipeline.io.writer import Hook, apply
+from sinc_pipeline.io.writer import Hook, Target, apply
 from sinc_pipeline.settings import Settings, StoreConfig, TableConfig
 from sinc_pipeline.sync.changes import compute_changes
 from sinc_pipeline.sync.gate import Gate, GateInput
@@ -103,6 +106,8 @@ def sync_unit(settings: Settings, store_id: str, unit: list[TableConfig], *, run
                     r.cursor = str(held)
             if out.write is not None:
                 out.write(tgt)
+        for plan, (target, changes) in zip(plans, items):
+            _refuse_misfits(plan, target, changes, engine_of(tgt), store.id, tgt_role, tgt_url)
         counts = apply(tgt, items, hook)
         for plan, pos in zip(plans, positions):
             if plan.config.cursor:
@@ -112,6 +117,23 @@ def sync_unit(settings: Settings, store_id: str, unit: list[TableConfig], *, run
         r.inserted, r.updated, r.deleted = c["inserted"], c["updated"], c["deleted"]
         r.duration_s = round(r.duration_s + apply_s / len(results), 4)
     return results
+
+
+def _refuse_misfits(plan, target: Target, changes, engine: str, store_id: str, role: str, url: str) -> None:
+    """Before anything is written: every value fits its target column (length, digits, integer
+    width), else a ``DataError`` naming the store, table, column, key and value."""
+    limits = {c: lim for c, phys in target.physical.items()
+              if (lim := limit_of(target.table.c[phys].type, engine)) is not None}
+    if not limits:
+        return
+    bad = misfits(changes.inserts, limits, target.key) + misfits(changes.updates, limits, target.key)
+    if not bad:
+        return
+    lines = "\n".join(f"  - coluna {target.physical[b['coluna']]!r} ({b['tipo']}), chave {b['chave']}: {b['valor']!r}"
+                      for b in bad[:10])
+    raise DataError(f"Valor que o destino não comporta: tabela {target.table.name!r} do banco {role} {redact(url)} "
+                    f"(loja {store_id}, tabela {plan.config.name!r}); nada foi gravado:\n{lines}\nDica: aumente a "
+                    "coluna no destino (ALTER TABLE … ALTER COLUMN / MODIFY) ou corrija o valor na origem dos dados.")
 
 
 @contextlib.contextmanager
