@@ -15,8 +15,9 @@
    fails the restore and rolls it back — and writes the store's ``sinc_estado`` rows recorded in
    the manifest, so the restored store resumes syncing where the snapshot left it.
 
-MariaDB commits DDL implicitly: there, tables created before a failed load stay, empty.
-A restore is also a migration: a SQLite store's snapshot restored into PostgreSQL.
+MariaDB commits DDL implicitly: there, tables created before a failed (or killed) load stay,
+empty, with the snapshot's shape; running the restore again loads them. A restore is also a
+migration: a SQLite store's snapshot restored into PostgreSQL.
 """
 from __future__ import annotations
 
@@ -124,13 +125,14 @@ def _prepare(conn: Connection, plans: dict[str, tuple[str, pa.Schema, list[str]]
             conn.execute(sa.delete(sa.table(name)))
 
 
-def _check_columns(conn: Connection, manifest: Manifest, url: str) -> None:
-    """Without ``replace``, an existing (empty) table must have every column of the snapshot."""
+def _check_columns(conn: Connection, schemas: dict[str, pa.Schema], url: str) -> None:
+    """Without ``replace``, an existing (empty) table must have every column of the restored table
+    (the table's columns, not an incremental file's ``_operacao``)."""
     insp = sa.inspect(conn)
-    for name, entry in manifest.tables.items():
+    for name, schema in schemas.items():
         if insp.has_table(name):
             have = {c["name"] for c in insp.get_columns(name)}
-            missing = [c.name for c in entry.columns if c.name not in have]
+            missing = [c for c in schema.names if c not in have]
             if missing:
                 raise RestoreError(f"A tabela {name!r} do destino {redact(url)} não tem a(s) coluna(s) {missing} do "
                                    "snapshot. Nada foi gravado. Dica: apague a tabela, use um banco vazio ou "
@@ -185,13 +187,12 @@ def restore(storage: LocalStorage, store_id: str, snapshot_ref: str, target_url:
             listed = ", ".join(f"{t!r} ({n} linhas)" for t, n in busy.items())
             raise RestoreError(f"O destino {where} não está vazio: {listed}. Nada foi gravado. Dica: restaure num "
                                "banco vazio ou use substituir: true para apagar essas tabelas e restaurar.")
+        schemas = {name: snapshot_table_schema(storage, chain[0], name) for name in names}
         if not replace:
-            _check_columns(conn, last, target_url)
+            _check_columns(conn, schemas, target_url)
         insp = sa.inspect(conn)
-        plans = {}
-        for name in names:
-            schema = snapshot_table_schema(storage, chain[0], name)
-            plans[name] = (_action(conn, name, schema, insp.has_table(name)), schema, last.tables[name].key)
+        plans = {name: (_action(conn, name, schema, insp.has_table(name)), schema, last.tables[name].key)
+                 for name, schema in schemas.items()}
         _prepare(conn, plans)
         result = RestoreResult(last.id, [m.id for m in chain], where, {},
                                [n for n, p in plans.items() if p[0] == "create"],
