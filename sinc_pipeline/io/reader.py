@@ -80,7 +80,35 @@ def _json_type(t: pa.DataType) -> pa.DataType:
     return pa.string()
 
 
-def read_sqlite_json(conn: Connection, stmt: sa.Select, schema: pa.Schema) -> pa.Table:
+def _rowid_ranges(conn: Connection, table: sa.Table | None, chunk_rows: int | None) -> list[tuple[int, int]] | None:
+    """Rowid ranges of about ``chunk_rows`` rows covering ``table``, or None when one read is
+    enough (or the table has no rowid: WITHOUT ROWID tables, views)."""
+    if table is None or not chunk_rows:
+        return None
+    try:
+        lo, hi = conn.execute(sa.select(sa.func.min(sa.literal_column("rowid")),
+                                        sa.func.max(sa.literal_column("rowid"))).select_from(table)).one()
+    except sa.exc.DBAPIError:
+        return None
+    if lo is None or hi - lo < 2 * chunk_rows:
+        return None
+    return [(a, min(a + chunk_rows, hi + 1)) for a in range(lo, hi + 1, chunk_rows)]
+
+
+def read_sqlite_json(conn: Connection, stmt: sa.Select, schema: pa.Schema, chunk_rows: int | None = None,
+                     table: sa.Table | None = None) -> pa.Table:
+    """``stmt`` from SQLite through its JSON rendering (see ``_read_sqlite_json``); with ``table``
+    and ``chunk_rows``, one rowid range at a time, so the text SQLite renders stays bounded
+    whatever the table's size (memory flat with a store's backlog)."""
+    ranges = _rowid_ranges(conn, table, chunk_rows)
+    if ranges is None:
+        return _read_sqlite_json(conn, stmt, schema)
+    rowid = sa.literal_column("rowid")       # the SELECT reads one table: unqualified is unambiguous
+    parts = [_read_sqlite_json(conn, stmt.where(rowid >= a, rowid < b), schema) for a, b in ranges]
+    return pa.concat_tables(parts)
+
+
+def _read_sqlite_json(conn: Connection, stmt: sa.Select, schema: pa.Schema) -> pa.Table:
     """A whole SELECT from SQLite in one round trip: SQLite renders each row as a JSON object and
     joins them (in C), Arrow's multi-threaded JSON reader builds the columns, and one vectorised
     cast per column gives the canonical types (REAL -> decimal rounded to the declared scale, as
@@ -123,7 +151,7 @@ def read_fastest(conn: Connection, table: sa.Table, physical: dict[str, str], fi
         if len(schema) == 1 and pa.types.is_int64(schema.field(0).type):
             return read_int_column_sqlite(conn, stmt, schema.names[0])
         try:
-            return read_sqlite_json(conn, stmt, schema)
+            return read_sqlite_json(conn, stmt, schema, chunk_rows, table)
         except (NotImplementedError, pa.ArrowException) as err:
             log.debug("leitura JSON do SQLite indisponível para %s: %s", table.name, err)
     return read_table(conn, stmt, schema, chunk_rows)
