@@ -13,9 +13,9 @@ import yaml
 from sinc_pipeline.core.errors import LockedError
 from sinc_pipeline.core.locks import store_lock
 
-from .helpers import small_demo
+from ..helpers import small_demo
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def cli(*args, cwd=None, env=None):

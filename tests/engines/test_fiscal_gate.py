@@ -20,8 +20,8 @@ from sinc_pipeline.sync.state import get_cursor
 from sinc_pipeline.core.db import get_engine
 from sinc_pipeline.sync.unit import sync_unit
 
-from .conftest import ENGINES
-from .helpers import execute, rows, small_demo
+from ..conftest import ENGINES
+from ..helpers import execute, rows, small_demo
 
 STORE = "loja_01"
 SALE = 23

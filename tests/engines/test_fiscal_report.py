@@ -12,8 +12,8 @@ from sinc_pipeline.fiscal.rules import build_access_key
 from sinc_pipeline.fiscal.report import KIND_GAP, KIND_PENDING, build_report, local_now, report_table, write_report
 from sinc_pipeline.cli.run import run_job
 
-from .conftest import ENGINES
-from .helpers import execute, small_demo
+from ..conftest import ENGINES
+from ..helpers import execute, small_demo
 
 NOW = dt.datetime(2026, 11, 28, 12, 0)
 # série 11 (loja_01's NFC-e): numbers 1-3, 5-6, 9-10 -> gaps 4 and 7-8

@@ -10,7 +10,7 @@ from sinc_pipeline import build_defs
 from sinc_pipeline.defs.schedules import cron_for, is_due
 from sinc_pipeline.cli.run import run_job
 
-from .helpers import execute, rows, small_demo
+from ..helpers import execute, rows, small_demo
 
 
 @pytest.fixture

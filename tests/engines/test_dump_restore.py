@@ -21,7 +21,7 @@ from sinc_pipeline.snapshots import COMPLETA, INCREMENTAL, LocalStorage, Snapsho
 from sinc_pipeline.sync.state import get_cursor
 from sinc_pipeline.core.types import arrow_type
 
-from .helpers import execute, rows, small_demo, sync_all
+from ..helpers import execute, rows, small_demo, sync_all
 
 STORE = "loja_01"
 TS = dt.datetime(2026, 11, 28, 10, 15, 0, 123456)

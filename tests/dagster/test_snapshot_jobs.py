@@ -19,9 +19,9 @@ from sinc_pipeline.core.locks import store_lock
 from sinc_pipeline.cli.run import run_job
 from sinc_pipeline.snapshots import list_snapshots, LocalStorage
 
-from .helpers import execute, rows, small_demo
+from ..helpers import execute, rows, small_demo
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from sinc_pipeline.sync.state import get_cursor
 from sinc_pipeline.core.db import connect
 from sinc_pipeline.sync.unit import sync_unit, verify_table
 
-from .helpers import execute, rows, small_demo
+from ..helpers import execute, rows, small_demo
 
 
 @pytest.fixture(params=["sqlite", "postgresql", "mariadb"])

@@ -21,8 +21,8 @@ from sinc_pipeline.cli.run import run_job
 from sinc_pipeline.stock.align import (REASON, align_stock, apply_alignment, compute_divergences,
                                        conditional_insert_sql, conditional_update_sql, read_stocks)
 
-from .conftest import ENGINES
-from .helpers import execute, rows, small_demo
+from ..conftest import ENGINES
+from ..helpers import execute, rows, small_demo
 
 STORE = "loja_01"
 
