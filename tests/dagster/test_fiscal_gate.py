@@ -6,7 +6,7 @@ from dagster import DagsterEventType, DagsterInstance
 from sinc_pipeline import build_defs
 from sinc_pipeline.cli.run import run_job
 
-from ..engines.test_fiscal_gate import SALE, STORE, _doc, _key, _set_doc
+from ..engines.test_fiscal_gate import SALE, STORE, fiscal_doc, access_key, set_fiscal_doc
 from ..helpers import small_demo
 
 
@@ -20,9 +20,9 @@ def _check_metadata(instance, run_id: str, check: str) -> dict:
 
 def test_dagster_check_fails_listing_held_documents_then_passes(make_db, tmp_path):
     demo = small_demo(make_db, "sqlite", "sqlite", tmp_path)
-    original = _doc(demo.store(STORE).url, SALE)
-    bad_key = _key(demo, number=1)
-    _set_doc(demo, SALE, numero=1, chave=bad_key)
+    original = fiscal_doc(demo.store(STORE).url, SALE)
+    bad_key = access_key(demo, number=1)
+    set_fiscal_doc(demo, SALE, numero=1, chave=bad_key)
     defs = build_defs(demo)
     with DagsterInstance.ephemeral() as instance:
         res = run_job(defs, "enviar_dados", STORE, {}, instance)
@@ -37,7 +37,7 @@ def test_dagster_check_fails_listing_held_documents_then_passes(make_db, tmp_pat
         other = run_job(defs, "enviar_dados", "loja_02", {}, instance)
         assert other.checks["enviar_documentos_fiscais:sem_documentos_em_quarentena"]["passou"] is True
 
-        _set_doc(demo, SALE, numero=original["numero"], chave=original["chave"])
+        set_fiscal_doc(demo, SALE, numero=original["numero"], chave=original["chave"])
         res = run_job(defs, "enviar_dados", STORE, {}, instance)
         assert res.checks["enviar_documentos_fiscais:sem_documentos_em_quarentena"]["passou"] is True
         assert res.assets["enviar_vendas"]["inseridas"] == 1

@@ -8,13 +8,13 @@ from sinc_pipeline import build_defs
 from sinc_pipeline.cli.run import run_job
 from sinc_pipeline.fiscal.report import local_now
 
-from ..engines.test_fiscal_report import _load
+from ..engines.test_fiscal_report import load_documents
 from ..helpers import small_demo
 
 
 def test_relatorio_fiscal_job(make_db, tmp_path):
     settings = small_demo(make_db, "sqlite", "sqlite", tmp_path)
-    _load(settings, local_now(settings))
+    load_documents(settings, local_now(settings))
     defs = build_defs(settings)
     sched = {s.name: s for s in defs.schedules}["relatorio_fiscal_diario"]
     assert sched.job_name == "relatorio_fiscal" and sched.execution_timezone == "America/Sao_Paulo"

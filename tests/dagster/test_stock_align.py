@@ -11,7 +11,7 @@ from sinc_pipeline.core.errors import SincError
 from sinc_pipeline.fiscal.rules import build_access_key
 from sinc_pipeline.stock.align import compute_divergences
 
-from ..engines.test_stock_align import STORE, _drift, _stocks
+from ..engines.test_stock_align import STORE, drift_stock, stocks_of
 from ..helpers import execute, rows, small_demo
 
 
@@ -22,14 +22,14 @@ def sqlite_demo(make_db, tmp_path):
 
 def test_alinhar_estoque_job(sqlite_demo):
     s = sqlite_demo
-    _drift(s)
+    drift_stock(s)
     unsent = rows(s.store(STORE).url, "SELECT COUNT(*) FROM vendas")[0][0] - \
         rows(s.origin.url, "SELECT COUNT(*) FROM vendas WHERE loja_id = 1")[0][0]
     assert unsent > 0
     defs = build_defs(s)
     job = defs.resolve_job_def("alinhar_estoque")
     assert job.partitions_def.get_partition_keys() == ["loja_01", "loja_02"]
-    before = _stocks(s)[0]
+    before = stocks_of(s)[0]
     with DagsterInstance.ephemeral() as instance:
         sim = run_job(defs, "alinhar_estoque", STORE, {"simular": True}, instance)
         assert sim.success, sim.error
@@ -38,7 +38,7 @@ def test_alinhar_estoque_job(sqlite_demo):
         assert div["divergencias"] == 5 and div["soma_abs_diferencas"] == "4.502"
         assert div["somente_loja"] == 1 and div["somente_origem"] == 1
         assert "| 9001" in div["maiores_divergencias"] and pq.read_table(div["arquivo"]).num_rows == 5
-        assert "ajustes_estoque" not in sim.assets and _stocks(s)[0] == before
+        assert "ajustes_estoque" not in sim.assets and stocks_of(s)[0] == before
 
         real = run_job(defs, "alinhar_estoque", STORE, {}, instance)
         assert real.success, real.error

@@ -19,7 +19,7 @@ NUMBERS = {1: NOW - dt.timedelta(days=45), 2: NOW - dt.timedelta(days=44), 3: dt
            10: NOW - dt.timedelta(days=1)}
 
 
-def _load(settings, now: dt.datetime, numbers=NUMBERS) -> None:
+def load_documents(settings, now: dt.datetime, numbers=NUMBERS) -> None:
     """Replace the origin's documents by a known set for loja_01."""
     store = settings.store("loja_01")
     url = settings.origin.url
@@ -42,7 +42,7 @@ def _load(settings, now: dt.datetime, numbers=NUMBERS) -> None:
 @pytest.mark.parametrize("engine", ENGINES)
 def test_gaps_and_pending_contingency(engine, make_db, tmp_path):
     settings = small_demo(make_db, engine, "sqlite", tmp_path)
-    _load(settings, NOW)
+    load_documents(settings, NOW)
     report = build_report(settings, now=NOW)
     assert report.documents == len(NUMBERS) + 3
     gaps = report.gaps.to_dict("records")

@@ -34,14 +34,14 @@ def sqlite_demo(make_db, tmp_path):
     return small_demo(make_db, "sqlite", "sqlite", tmp_path)
 
 
-def _stocks(settings) -> tuple[dict, dict]:
+def stocks_of(settings) -> tuple[dict, dict]:
     """(store, origin) as {produto_id: Decimal}, read the way the alignment reads them."""
     store, origin, _ = read_stocks(settings, STORE)
     as_dict = lambda t: dict(zip(t.column("produto_id").to_pylist(), t.column("quantidade").to_pylist()))  # noqa: E731
     return as_dict(store), as_dict(origin)
 
 
-def _drift(settings) -> None:
+def drift_stock(settings) -> None:
     """Exact small differences: +0.001 kg, a product only at the store, one only at the origin."""
     store = settings.store(STORE).url
     execute(store, "UPDATE estoque SET quantidade = :q WHERE produto_id = 3", {"q": D("10.001")})
@@ -65,11 +65,11 @@ def _has_table(url: str, name: str) -> bool:
 
 
 def test_simulate_changes_nothing(demo):
-    _drift(demo)
-    before = _stocks(demo)[0]
+    drift_stock(demo)
+    before = stocks_of(demo)[0]
     run = align_stock(demo, STORE, run_id="sim-1", simulate=True)
     assert run.alignment is None
-    assert _stocks(demo)[0] == before
+    assert stocks_of(demo)[0] == before
     assert not _has_table(demo.store(STORE).url, "ajustes_estoque")
     div = pq.read_table(run.path)
     assert sorted(div.column("produto_id").to_pylist()) == [3, 25, 50, 9001, 9002]
@@ -79,9 +79,9 @@ def test_simulate_changes_nothing(demo):
 
 
 def test_alignment_makes_store_equal_origin_with_audit(demo):
-    _drift(demo)
+    drift_stock(demo)
     run = align_stock(demo, STORE, run_id="run-1")
-    store, origin = _stocks(demo)
+    store, origin = stocks_of(demo)
     assert run.alignment.updated == 4 and run.alignment.inserted == 1 and not run.alignment.conflicts
     assert store[3] == D("10.000") and store[9002] == D("0.001") and store[9001] == D("0")
     assert {k: v for k, v in store.items() if k != 9001} == origin     # 9001 is kept at 0, never deleted
@@ -104,7 +104,7 @@ def test_alignment_makes_store_equal_origin_with_audit(demo):
 
 
 def test_sale_during_alignment_is_not_overwritten(demo):
-    _drift(demo)
+    drift_stock(demo)
     div = compute_divergences(demo, STORE)                   # 1) read
     store = demo.store(STORE).url                            # 2) a sale of 0.250 kg of product 3 meanwhile
     execute(store, "UPDATE estoque SET quantidade = quantidade - :q WHERE produto_id = 3", {"q": D("0.250")})
@@ -113,7 +113,7 @@ def test_sale_during_alignment_is_not_overwritten(demo):
     conflict = result.conflicts[0]
     assert D(str(conflict["quantidade_lida"])) == D("10.001")
     assert D(str(conflict["quantidade_atual"])) == D("9.751")
-    assert _stocks(demo)[0][3] == D("9.751")                 # the sale is kept
+    assert stocks_of(demo)[0][3] == D("9.751")                 # the sale is kept
     assert 3 not in {r[0] for r in _audit(demo)}             # no adjustment recorded for it
     assert result.updated == 3 and result.inserted == 1      # the others went through
     left = compute_divergences(demo, STORE).table
@@ -123,13 +123,13 @@ def test_sale_during_alignment_is_not_overwritten(demo):
 
 
 def test_product_inserted_meanwhile_is_not_duplicated(sqlite_demo):
-    _drift(sqlite_demo)
+    drift_stock(sqlite_demo)
     div = compute_divergences(sqlite_demo, STORE)
     execute(sqlite_demo.store(STORE).url, "INSERT INTO estoque (produto_id, quantidade) VALUES (9002, :q)",
             {"q": D("5")})
     result = apply_alignment(sqlite_demo, STORE, div.table, run_id="run-1")
     assert result.inserted == 0 and [c["produto_id"] for c in result.conflicts] == [9002]
-    assert _stocks(sqlite_demo)[0][9002] == D("5")
+    assert stocks_of(sqlite_demo)[0][9002] == D("5")
 
 
 def test_products_of_sales_held_in_fiscal_quarantine_wait(sqlite_demo):

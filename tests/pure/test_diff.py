@@ -101,6 +101,8 @@ def test_sql_twins_quote_names_and_bind_values(vendas, dialect, quote):
     ("mysql", "INSERT INTO `order` (id, `select`) VALUES (%s, %s)"),
 ])
 def test_bulk_insert_sql_twin_quotes_names(dialect, expected):
+    from sqlalchemy.dialects import mysql, postgresql, sqlite
+
     from sinc_pipeline.io.bulk import bulk_insert_sql
-    from sinc_pipeline.io.writer import _dialect
-    assert bulk_insert_sql(_dialect(dialect), "order", ["id", "select"]) == expected
+    d = {"sqlite": sqlite.dialect(), "postgresql": postgresql.dialect(), "mysql": mysql.dialect()}[dialect]
+    assert bulk_insert_sql(d, "order", ["id", "select"]) == expected
