@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test ui bench check clean-demo
+.PHONY: demo test test-pure ui bench check clean-demo
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,10 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest -q
+
+# Only tests/pure (no database, no Dagster): seconds.
+test-pure: $(STAMP)
+	$(PY) -m pytest -q tests/pure
 
 check: $(STAMP)
 	$(PY) -m sinc_pipeline check

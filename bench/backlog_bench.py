@@ -15,7 +15,6 @@ import argparse
 import random
 import sys
 import tempfile
-from decimal import Decimal
 from pathlib import Path
 
 import pyarrow as pa

@@ -9,19 +9,16 @@ import datetime as dt
 import json
 
 import pytest
-from dagster import DagsterEventType, DagsterInstance
 
-from sinc_pipeline import build_defs
 from sinc_pipeline.fiscal.rules import build_access_key
 from sinc_pipeline.fiscal.gate import gate_for_unit
 from sinc_pipeline.fiscal.quarantine import HELD, RELEASED, REPLACED, open_entries
-from sinc_pipeline.cli.run import run_job
 from sinc_pipeline.sync.state import get_cursor
 from sinc_pipeline.core.db import get_engine
 from sinc_pipeline.sync.unit import sync_unit
 
-from .conftest import ENGINES
-from .helpers import execute, rows, small_demo
+from ..conftest import ENGINES
+from ..helpers import execute, rows, small_demo
 
 STORE = "loja_01"
 SALE = 23
@@ -35,18 +32,18 @@ def _send(settings, run_id: str) -> dict:
     return out
 
 
-def _doc(url: str, doc_id: int) -> dict:
+def fiscal_doc(url: str, doc_id: int) -> dict:
     cols = ["modelo", "serie", "numero", "tp_emis", "chave", "atualizado_em"]
     return dict(zip(cols, rows(url, f"SELECT {', '.join(cols)} FROM documentos_fiscais WHERE id = :i", i=doc_id)[0]))
 
 
-def _set_doc(settings, doc_id: int, **values) -> None:
+def set_fiscal_doc(settings, doc_id: int, **values) -> None:
     sets = ", ".join(f"{k} = :{k}" for k in values)
     execute(settings.store(STORE).url, f"UPDATE documentos_fiscais SET {sets} WHERE id = :doc_id",
             {**values, "doc_id": doc_id})
 
 
-def _key(settings, model=65, series=11, number=1, tp=1, cnf=99_999_999) -> str:
+def access_key(settings, model=65, series=11, number=1, tp=1, cnf=99_999_999) -> str:
     return build_access_key(35, "2611", settings.store(STORE).cnpj, model, series, number, tp, cnf)
 
 
@@ -72,10 +69,10 @@ def test_no_gate_without_documents_table_or_on_receive(make_db, tmp_path):
 
 
 def test_duplicate_number_holds_the_whole_sale_until_fixed(demo):
-    original = _doc(demo.store(STORE).url, SALE)
+    original = fiscal_doc(demo.store(STORE).url, SALE)
     items = rows(demo.store(STORE).url, "SELECT COUNT(*) FROM venda_itens WHERE venda_id = :v", v=SALE)[0][0]
     # Sale 23's NFC-e reuses nº 1 of série 11, already held at the origin by sale 1's document.
-    _set_doc(demo, SALE, numero=1, chave=_key(demo, number=1))
+    set_fiscal_doc(demo, SALE, numero=1, chave=access_key(demo, number=1))
 
     first = _send(demo, "run-1")
     # the sale, its items and its document stay at the store; the rest of the run went through
@@ -109,7 +106,7 @@ def test_duplicate_number_holds_the_whole_sale_until_fixed(demo):
     assert len(again) == len(held) and {h[3] for h in again} == {2} and {h[2] for h in again} == {HELD}
 
     # fixed at the store (without touching atualizado_em): released, and the sale reaches the origin
-    _set_doc(demo, SALE, numero=original["numero"], chave=original["chave"])
+    set_fiscal_doc(demo, SALE, numero=original["numero"], chave=original["chave"])
     fixed = _send(demo, "run-3")
     assert _at_origin(demo, "vendas", "id", SALE) == 1
     assert _at_origin(demo, "venda_itens", "venda_id", SALE) == items
@@ -125,7 +122,7 @@ def test_duplicate_number_holds_the_whole_sale_until_fixed(demo):
 def test_document_already_at_origin_is_never_overwritten(demo):
     # Sale 5's document is at the origin; the store changes it to another document's number.
     before = rows(demo.origin.url, "SELECT numero, chave FROM documentos_fiscais WHERE loja_id = 1 AND id = 5")
-    _set_doc(demo, 5, numero=1, chave=_key(demo, number=1), atualizado_em=dt.datetime(2026, 11, 27, 17, 59))
+    set_fiscal_doc(demo, 5, numero=1, chave=access_key(demo, number=1), atualizado_em=dt.datetime(2026, 11, 27, 17, 59))
     out = _send(demo, "run-1")
     assert out["documentos_fiscais"].updated == 0
     assert rows(demo.origin.url, "SELECT numero, chave FROM documentos_fiscais WHERE loja_id = 1 AND id = 5") == before
@@ -135,18 +132,18 @@ def test_document_already_at_origin_is_never_overwritten(demo):
 
 @pytest.mark.parametrize("change, reason", [
     # série 12 is loja_02's NFC-e series (key rebuilt, so only the series is wrong)
-    (lambda s, d: {"serie": 12, "chave": _key(s, series=12, number=d["numero"])},
+    (lambda s, d: {"serie": 12, "chave": access_key(s, series=12, number=d["numero"])},
      "série 12 não é uma série de NFC-e da loja"),
     # the key's check digit is off by one
     (lambda s, d: {"chave": d["chave"][:43] + str((int(d["chave"][43]) + 1) % 10)},
      "dígito verificador da chave de acesso inválido"),
     # a normal series used for an offline contingency document
-    (lambda s, d: {"tp_emis": 9, "chave": _key(s, number=d["numero"], tp=9)},
+    (lambda s, d: {"tp_emis": 9, "chave": access_key(s, number=d["numero"], tp=9)},
      "série 11 não é uma série de contingência da loja"),
 ])
 def test_wrong_series_and_bad_check_digit_are_held(demo, change, reason):
-    doc = _doc(demo.store(STORE).url, SALE)
-    _set_doc(demo, SALE, **change(demo, doc))
+    doc = fiscal_doc(demo.store(STORE).url, SALE)
+    set_fiscal_doc(demo, SALE, **change(demo, doc))
     out = _send(demo, "run-1")
     assert _at_origin(demo, "documentos_fiscais", "id", SALE) == 0
     assert _at_origin(demo, "vendas", "id", SALE) == 0
@@ -158,10 +155,10 @@ def test_wrong_series_and_bad_check_digit_are_held(demo, change, reason):
 
 
 def test_new_reason_replaces_the_entry_and_keeps_the_old_one(demo):
-    _set_doc(demo, SALE, numero=1, chave=_key(demo, number=1))
+    set_fiscal_doc(demo, SALE, numero=1, chave=access_key(demo, number=1))
     _send(demo, "run-1")
-    doc = _doc(demo.store(STORE).url, SALE)
-    _set_doc(demo, SALE, chave=doc["chave"][:43] + str((int(doc["chave"][43]) + 1) % 10))
+    doc = fiscal_doc(demo.store(STORE).url, SALE)
+    set_fiscal_doc(demo, SALE, chave=doc["chave"][:43] + str((int(doc["chave"][43]) + 1) % 10))
     _send(demo, "run-2")
     docs = [h for h in _quarantine(demo) if h[0] == "documentos_fiscais"]
     assert [h[2] for h in docs] == [REPLACED, HELD]
@@ -175,35 +172,3 @@ def test_valid_documents_pass_untouched(demo):
     assert out["documentos_fiscais"].inserted == 5
     assert open_entries(demo, STORE).empty
 
-
-def _check_metadata(instance, run_id: str, check: str) -> dict:
-    for ev in instance.all_logs(run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION):
-        data = ev.dagster_event.event_specific_data
-        if data.check_name == check:
-            return {k: getattr(v, "value", v) for k, v in data.metadata.items()}
-    raise AssertionError(f"check {check} not evaluated")
-
-
-def test_dagster_check_fails_listing_held_documents_then_passes(make_db, tmp_path):
-    demo = small_demo(make_db, "sqlite", "sqlite", tmp_path)
-    original = _doc(demo.store(STORE).url, SALE)
-    bad_key = _key(demo, number=1)
-    _set_doc(demo, SALE, numero=1, chave=bad_key)
-    defs = build_defs(demo)
-    with DagsterInstance.ephemeral() as instance:
-        res = run_job(defs, "enviar_dados", STORE, {}, instance)
-        assert res.success, res.error                                  # the rest of the run proceeds
-        assert res.checks["enviar_documentos_fiscais:sem_documentos_em_quarentena"]["passou"] is False
-        assert res.assets["enviar_documentos_fiscais"]["documentos_retidos"] == 1
-        md = _check_metadata(instance, res.run_id, "sem_documentos_em_quarentena")
-        assert md["documentos_retidos"] == 1
-        assert bad_key in md["retidos"] and "modelo 65 série 11 nº 1" in md["retidos"]
-        assert "número já usado na origem" in md["retidos"]
-        # other stores are not affected
-        other = run_job(defs, "enviar_dados", "loja_02", {}, instance)
-        assert other.checks["enviar_documentos_fiscais:sem_documentos_em_quarentena"]["passou"] is True
-
-        _set_doc(demo, SALE, numero=original["numero"], chave=original["chave"])
-        res = run_job(defs, "enviar_dados", STORE, {}, instance)
-        assert res.checks["enviar_documentos_fiscais:sem_documentos_em_quarentena"]["passou"] is True
-        assert res.assets["enviar_vendas"]["inseridas"] == 1

@@ -1,16 +1,11 @@
 """The Gerar Base de Dados jobs as users launch them: definitions, launchpad config, metadata in
-the catalog, failures with pt-BR messages, and the command line."""
+the catalog, failures with pt-BR messages (the command line: cli/test_snapshot_jobs.py)."""
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import pyarrow as pa
-import yaml
 from dagster import DagsterInstance
 
 from sinc_pipeline import build_defs
@@ -19,9 +14,7 @@ from sinc_pipeline.core.locks import store_lock
 from sinc_pipeline.cli.run import run_job
 from sinc_pipeline.snapshots import list_snapshots, LocalStorage
 
-from .helpers import execute, rows, small_demo
-
-ROOT = Path(__file__).resolve().parents[1]
+from ..helpers import execute, rows, small_demo
 
 
 @pytest.fixture
@@ -148,26 +141,3 @@ def test_markdown_preview_escapes_and_shows_null():
     assert md.splitlines()[0] == "| id | nome | foto |"
     assert "a\\|b" in md and "| 2 | NULL | NULL |" in md and "0102" in md
 
-
-def cli(*args, env=None):
-    e = dict(os.environ, **(env or {}))
-    e.pop("DAGSTER_HOME", None)
-    return subprocess.run([sys.executable, "-m", "sinc_pipeline", *args], capture_output=True, text=True,
-                          cwd=ROOT, env=e, timeout=300)
-
-
-def test_cli_gerar_base_dados(demo, tmp_path):
-    cfg = tmp_path / "sinc.yaml"
-    cfg.write_text(yaml.safe_dump(demo.model_dump(mode="json"), allow_unicode=True), encoding="utf-8")
-    full = cli("run", "gerar_base_dados", "--store", "loja_01", "--set", "modo=completa", "--json",
-               "--config", str(cfg))
-    assert full.returncode == 0, full.stderr
-    data = json.loads(full.stdout)
-    md = data["ativos"]["base_dados_loja"]
-    assert data["sucesso"] is True and md["tipo"] == "completa" and Path(md["caminho"]).is_dir()
-    inc = cli("run", "gerar_base_dados", "--store", "loja_01", "--set", "modo=incremental", "--json",
-              "--config", str(cfg))
-    md2 = json.loads(inc.stdout)["ativos"]["base_dados_loja"]
-    assert md2["tipo"] == "incremental" and md2["linhas_total"] == 0 and md2["snapshot_pai"] == md["snapshot_id"]
-    bad = cli("run", "gerar_base_dados", "--store", "loja_01", "--set", "modo=parcial", "--config", str(cfg))
-    assert bad.returncode != 0 and "parcial" in bad.stdout + bad.stderr

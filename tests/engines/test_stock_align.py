@@ -1,4 +1,4 @@
-"""Alinhar Estoque on real databases: simulate, align with audit, concurrent sales, the Dagster job.
+"""Alinhar Estoque on real databases: simulate, align with audit, concurrent sales (the job: dagster/).
 
 The small demo's stores hold 60 products; products 25 and 50 are drifted by +1.000 at the store.
 The store's ``estoque`` has no ``loja_id``; the origin's does (the store filter selects its rows).
@@ -11,18 +11,15 @@ from decimal import Decimal as D
 import pyarrow.parquet as pq
 import pytest
 import sqlalchemy as sa
-from dagster import DagsterInstance
 
-from sinc_pipeline import build_defs
-from sinc_pipeline.core.errors import SchemaError, SincError
+from sinc_pipeline.core.errors import SchemaError
 from sinc_pipeline.fiscal.rules import build_access_key
 from sinc_pipeline.fiscal.quarantine import open_entries
-from sinc_pipeline.cli.run import run_job
 from sinc_pipeline.stock.align import (REASON, align_stock, apply_alignment, compute_divergences,
-                                       conditional_insert_sql, conditional_update_sql, read_stocks)
+                                       read_stocks)
 
-from .conftest import ENGINES
-from .helpers import execute, rows, small_demo
+from ..conftest import ENGINES
+from ..helpers import execute, rows, small_demo
 
 STORE = "loja_01"
 
@@ -37,14 +34,14 @@ def sqlite_demo(make_db, tmp_path):
     return small_demo(make_db, "sqlite", "sqlite", tmp_path)
 
 
-def _stocks(settings) -> tuple[dict, dict]:
+def stocks_of(settings) -> tuple[dict, dict]:
     """(store, origin) as {produto_id: Decimal}, read the way the alignment reads them."""
     store, origin, _ = read_stocks(settings, STORE)
     as_dict = lambda t: dict(zip(t.column("produto_id").to_pylist(), t.column("quantidade").to_pylist()))  # noqa: E731
     return as_dict(store), as_dict(origin)
 
 
-def _drift(settings) -> None:
+def drift_stock(settings) -> None:
     """Exact small differences: +0.001 kg, a product only at the store, one only at the origin."""
     store = settings.store(STORE).url
     execute(store, "UPDATE estoque SET quantidade = :q WHERE produto_id = 3", {"q": D("10.001")})
@@ -68,11 +65,11 @@ def _has_table(url: str, name: str) -> bool:
 
 
 def test_simulate_changes_nothing(demo):
-    _drift(demo)
-    before = _stocks(demo)[0]
+    drift_stock(demo)
+    before = stocks_of(demo)[0]
     run = align_stock(demo, STORE, run_id="sim-1", simulate=True)
     assert run.alignment is None
-    assert _stocks(demo)[0] == before
+    assert stocks_of(demo)[0] == before
     assert not _has_table(demo.store(STORE).url, "ajustes_estoque")
     div = pq.read_table(run.path)
     assert sorted(div.column("produto_id").to_pylist()) == [3, 25, 50, 9001, 9002]
@@ -82,9 +79,9 @@ def test_simulate_changes_nothing(demo):
 
 
 def test_alignment_makes_store_equal_origin_with_audit(demo):
-    _drift(demo)
+    drift_stock(demo)
     run = align_stock(demo, STORE, run_id="run-1")
-    store, origin = _stocks(demo)
+    store, origin = stocks_of(demo)
     assert run.alignment.updated == 4 and run.alignment.inserted == 1 and not run.alignment.conflicts
     assert store[3] == D("10.000") and store[9002] == D("0.001") and store[9001] == D("0")
     assert {k: v for k, v in store.items() if k != 9001} == origin     # 9001 is kept at 0, never deleted
@@ -107,7 +104,7 @@ def test_alignment_makes_store_equal_origin_with_audit(demo):
 
 
 def test_sale_during_alignment_is_not_overwritten(demo):
-    _drift(demo)
+    drift_stock(demo)
     div = compute_divergences(demo, STORE)                   # 1) read
     store = demo.store(STORE).url                            # 2) a sale of 0.250 kg of product 3 meanwhile
     execute(store, "UPDATE estoque SET quantidade = quantidade - :q WHERE produto_id = 3", {"q": D("0.250")})
@@ -116,7 +113,7 @@ def test_sale_during_alignment_is_not_overwritten(demo):
     conflict = result.conflicts[0]
     assert D(str(conflict["quantidade_lida"])) == D("10.001")
     assert D(str(conflict["quantidade_atual"])) == D("9.751")
-    assert _stocks(demo)[0][3] == D("9.751")                 # the sale is kept
+    assert stocks_of(demo)[0][3] == D("9.751")                 # the sale is kept
     assert 3 not in {r[0] for r in _audit(demo)}             # no adjustment recorded for it
     assert result.updated == 3 and result.inserted == 1      # the others went through
     left = compute_divergences(demo, STORE).table
@@ -126,13 +123,13 @@ def test_sale_during_alignment_is_not_overwritten(demo):
 
 
 def test_product_inserted_meanwhile_is_not_duplicated(sqlite_demo):
-    _drift(sqlite_demo)
+    drift_stock(sqlite_demo)
     div = compute_divergences(sqlite_demo, STORE)
     execute(sqlite_demo.store(STORE).url, "INSERT INTO estoque (produto_id, quantidade) VALUES (9002, :q)",
             {"q": D("5")})
     result = apply_alignment(sqlite_demo, STORE, div.table, run_id="run-1")
     assert result.inserted == 0 and [c["produto_id"] for c in result.conflicts] == [9002]
-    assert _stocks(sqlite_demo)[0][9002] == D("5")
+    assert stocks_of(sqlite_demo)[0][9002] == D("5")
 
 
 def test_products_of_sales_held_in_fiscal_quarantine_wait(sqlite_demo):
@@ -156,77 +153,3 @@ def test_missing_quantity_column_is_named(sqlite_demo):
     with pytest.raises(SchemaError, match="'qtd'.*stock.quantity"):
         compute_divergences(bad, STORE)
 
-
-@pytest.mark.parametrize("dialect, expected", [
-    ("sqlite", "UPDATE estoque SET quantidade=? WHERE estoque.produto_id = ? AND estoque.quantidade = ?"),
-    ("postgresql", "UPDATE estoque SET quantidade=%(_nova)s WHERE estoque.produto_id = %(_k0)s::INTEGER "
-                   "AND estoque.quantidade = %(_lida)s"),
-    ("mariadb", "UPDATE estoque SET quantidade=%s WHERE estoque.produto_id = %s AND estoque.quantidade = %s"),
-])
-def test_conditional_update_sql(dialect, expected):
-    t = sa.Table("estoque", sa.MetaData(), sa.Column("produto_id", sa.Integer), sa.Column("quantidade", sa.Numeric(14, 3)),
-                 sa.Column("loja_id", sa.Integer))
-    assert conditional_update_sql(t, ["produto_id"], "quantidade", {}, dialect) == expected
-    scoped = conditional_update_sql(t, ["produto_id"], "quantidade", {"loja_id": 1}, dialect)
-    assert scoped.startswith(expected) and "estoque.loja_id = " in scoped
-    insert = conditional_insert_sql(t, ["produto_id"], "quantidade", {}, dialect)
-    assert insert.startswith("INSERT INTO estoque (produto_id, quantidade) SELECT CAST(")
-    assert "WHERE NOT (EXISTS (SELECT 1" in insert
-
-
-def test_alinhar_estoque_job(sqlite_demo):
-    s = sqlite_demo
-    _drift(s)
-    unsent = rows(s.store(STORE).url, "SELECT COUNT(*) FROM vendas")[0][0] - \
-        rows(s.origin.url, "SELECT COUNT(*) FROM vendas WHERE loja_id = 1")[0][0]
-    assert unsent > 0
-    defs = build_defs(s)
-    job = defs.resolve_job_def("alinhar_estoque")
-    assert job.partitions_def.get_partition_keys() == ["loja_01", "loja_02"]
-    before = _stocks(s)[0]
-    with DagsterInstance.ephemeral() as instance:
-        sim = run_job(defs, "alinhar_estoque", STORE, {"simular": True}, instance)
-        assert sim.success, sim.error
-        assert sim.assets["enviar_vendas"]["inseridas"] == unsent          # pending sales sent first
-        div = sim.assets["divergencias_estoque"]
-        assert div["divergencias"] == 5 and div["soma_abs_diferencas"] == "4.502"
-        assert div["somente_loja"] == 1 and div["somente_origem"] == 1
-        assert "| 9001" in div["maiores_divergencias"] and pq.read_table(div["arquivo"]).num_rows == 5
-        assert "ajustes_estoque" not in sim.assets and _stocks(s)[0] == before
-
-        real = run_job(defs, "alinhar_estoque", STORE, {}, instance)
-        assert real.success, real.error
-        adj = real.assets["ajustes_estoque"]
-        assert (adj["atualizados"], adj["incluidos"], adj["registros_auditoria"]) == (4, 1, 5)
-        assert real.checks["ajustes_estoque:nenhuma_divergencia_restante"]["passou"] is True
-        assert compute_divergences(s, STORE).table.num_rows == 0
-
-        again = run_job(defs, "alinhar_estoque", STORE, {}, instance)
-        assert again.assets["divergencias_estoque"]["divergencias"] == 0
-        assert again.assets["ajustes_estoque"]["registros_auditoria"] == 0
-        with pytest.raises(SincError, match="simulate"):
-            run_job(defs, "alinhar_estoque", STORE, {"simulate": True}, instance)
-
-
-def test_check_fails_while_a_divergence_waits_for_a_held_sale(sqlite_demo):
-    s = sqlite_demo
-    store = s.store(STORE)
-    key = build_access_key(35, "2611", store.cnpj, 65, 11, 1, 1, 99_999_999)
-    original = rows(store.url, "SELECT numero, chave FROM documentos_fiscais WHERE id = 23")[0]
-    execute(store.url, "UPDATE documentos_fiscais SET numero = 1, chave = :k WHERE id = 23", {"k": key})
-    product = rows(store.url, "SELECT produto_id FROM venda_itens WHERE venda_id = 23 ORDER BY item")[0][0]
-    execute(store.url, "UPDATE estoque SET quantidade = quantidade + 3 WHERE produto_id = :p", {"p": product})
-    defs = build_defs(s)
-    with DagsterInstance.ephemeral() as instance:
-        res = run_job(defs, "alinhar_estoque", STORE, {}, instance)
-        assert res.success, res.error
-        assert res.assets["ajustes_estoque"]["adiados_quarentena_fiscal"] >= 1
-        assert res.checks["ajustes_estoque:nenhuma_divergencia_restante"]["passou"] is False
-        assert res.checks["enviar_documentos_fiscais:sem_documentos_em_quarentena"]["passou"] is False
-        assert product in compute_divergences(s, STORE).table.column("produto_id").to_pylist()
-        # fixed at the store: the sale is sent, released, and the stock is aligned
-        execute(store.url, "UPDATE documentos_fiscais SET numero = :n, chave = :k WHERE id = 23",
-                {"n": original[0], "k": original[1]})
-        res = run_job(defs, "alinhar_estoque", STORE, {}, instance)
-        assert res.checks["enviar_documentos_fiscais:sem_documentos_em_quarentena"]["passou"] is True
-        assert res.checks["ajustes_estoque:nenhuma_divergencia_restante"]["passou"] is True

@@ -9,7 +9,7 @@ import pytest
 from sinc_pipeline.sync.unit import sync_unit
 from sinc_pipeline.sync.verify import verify_table
 
-from .helpers import execute, rows, small_demo, sync_all
+from ..helpers import execute, rows, small_demo, sync_all
 
 PAIRS = [("sqlite", "sqlite"), ("sqlite", "postgresql"), ("postgresql", "sqlite"),
          ("postgresql", "mariadb"), ("mariadb", "postgresql"), ("mariadb", "sqlite")]

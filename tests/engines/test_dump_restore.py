@@ -1,6 +1,6 @@
 """Gerar Base de Dados + Restaurar Base on real databases: full and incremental snapshots of a
 store, restored value for value into SQLite, PostgreSQL and MariaDB; broken chains and occupied
-targets refused before anything is written; CREATE TABLE per engine."""
+targets refused before anything is written; the tables it creates per engine."""
 from __future__ import annotations
 
 import datetime as dt
@@ -12,17 +12,17 @@ import pytest
 import sqlalchemy as sa
 
 from sinc_pipeline.core.db import connect, get_engine
-from sinc_pipeline.io.ddl import create_table, create_table_sql
+from sinc_pipeline.io.ddl import create_table
 from sinc_pipeline.snapshots.dump import dump_store
 from sinc_pipeline.snapshots.source import table_sources
-from sinc_pipeline.core.errors import SchemaError
 from sinc_pipeline.io.reader import read_table, select_sql
 from sinc_pipeline.snapshots.restore import RestoreError, restore
 from sinc_pipeline.snapshots import COMPLETA, INCREMENTAL, LocalStorage, SnapshotError, list_snapshots
 from sinc_pipeline.sync.state import get_cursor
 from sinc_pipeline.core.types import arrow_type
 
-from .helpers import execute, rows, small_demo, sync_all
+from ..helpers import execute, rows, small_demo, sync_all
+from ..pure.test_dump_restore import SCHEMA
 
 STORE = "loja_01"
 TS = dt.datetime(2026, 11, 28, 10, 15, 0, 123456)
@@ -307,13 +307,6 @@ def test_restore_fails_loudly_when_the_target_changes_values(chain, make_db, mon
     assert not any(rows(target, f"SELECT COUNT(*) FROM {t}")[0][0] for t in tables_in(target))
 
 
-def test_bad_target_url_is_named():
-    with pytest.raises(RestoreError, match="não é uma URL de banco válida"):
-        restore(LocalStorage("/nao/existe"), STORE, "latest", "isto não é url")
-    with pytest.raises(RestoreError, match="'oracle' não suportado"):
-        restore(LocalStorage("/nao/existe"), STORE, "latest", "oracle://u:segredo@host/db")
-
-
 # ------------------------------------------------------------------------------------------------
 # Modes and retention
 # ------------------------------------------------------------------------------------------------
@@ -356,35 +349,8 @@ def test_retention_after_a_new_full_snapshot(demo):
 
 
 # ------------------------------------------------------------------------------------------------
-# DDL
+# DDL (the CREATE TABLE text per engine is checked without a database in pure/test_dump_restore.py)
 # ------------------------------------------------------------------------------------------------
-SCHEMA = pa.schema([("id", pa.int64()), ("codigo", pa.string()), ("preco", pa.decimal128(12, 2)),
-                    ("qtd", pa.decimal128(14, 3)), ("ativo", pa.bool_()), ("quando", pa.timestamp("us")),
-                    ("dia", pa.date32()), ("foto", pa.binary()), ("peso", pa.float64()), ("nome", pa.string())])
-
-
-@pytest.mark.parametrize("dialect,expected", [
-    ("sqlite", ["id INTEGER NOT NULL", "codigo TEXT NOT NULL", "preco NUMERIC(12, 2)", "quando DATETIME",
-                "nome TEXT", "PRIMARY KEY (id, codigo)"]),
-    ("postgresql", ["id BIGINT NOT NULL", "preco NUMERIC(12, 2)", "ativo BOOLEAN", "quando TIMESTAMP WITHOUT TIME ZONE",
-                    "foto BYTEA", "peso DOUBLE PRECISION"]),
-    ("mariadb", ["id BIGINT NOT NULL", "codigo VARCHAR(255) NOT NULL", "quando DATETIME(6)", "nome LONGTEXT",
-                 "foto LONGBLOB", "ativo BOOL"]),
-])
-def test_create_table_sql_per_engine(dialect, expected):
-    sql = create_table_sql("produto", SCHEMA, ["id", "codigo"], dialect)
-    assert sql.startswith("CREATE TABLE produto")
-    for fragment in expected:
-        assert fragment in sql, (fragment, sql)
-
-
-def test_ddl_names_what_it_cannot_create():
-    with pytest.raises(SchemaError, match=r"'tags'.*list"):
-        create_table_sql("produto", pa.schema([("id", pa.int64()), ("tags", pa.list_(pa.string()))]), ["id"], "sqlite")
-    with pytest.raises(SchemaError, match="'oracle' não suportado"):
-        create_table_sql("produto", SCHEMA, ["id"], "oracle")
-    with pytest.raises(SchemaError, match=r"chave \['sku'\]"):
-        create_table_sql("produto", SCHEMA, ["sku"], "sqlite")
 
 
 @pytest.mark.parametrize("engine", ["sqlite", "postgresql", "mariadb"])
@@ -495,3 +461,4 @@ def test_a_target_table_that_rejects_values_is_named(chain, make_db):
     msg = str(err.value)
     assert "'lojas'" in msg and "postgres@127.0.0.1" in msg and "Nada foi gravado" in msg
     assert tables_in(target) == ["lojas"]            # PostgreSQL rolled the created tables back too
+

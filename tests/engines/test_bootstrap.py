@@ -12,7 +12,7 @@ from sinc_pipeline.core.db import connect, get_engine
 from sinc_pipeline.core.errors import DataError, SchemaError
 from sinc_pipeline.sync.state import get_cursor
 
-from .helpers import execute, rows, small_demo, sync_all
+from ..helpers import execute, rows, small_demo, sync_all
 
 NEW = "loja_02"
 

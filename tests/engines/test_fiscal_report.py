@@ -5,15 +5,12 @@ import datetime as dt
 
 import pyarrow.parquet as pq
 import pytest
-from dagster import DagsterInstance
 
-from sinc_pipeline import build_defs
 from sinc_pipeline.fiscal.rules import build_access_key
-from sinc_pipeline.fiscal.report import KIND_GAP, KIND_PENDING, build_report, local_now, report_table, write_report
-from sinc_pipeline.cli.run import run_job
+from sinc_pipeline.fiscal.report import KIND_GAP, KIND_PENDING, build_report, report_table, write_report
 
-from .conftest import ENGINES
-from .helpers import execute, small_demo
+from ..conftest import ENGINES
+from ..helpers import execute, small_demo
 
 NOW = dt.datetime(2026, 11, 28, 12, 0)
 # série 11 (loja_01's NFC-e): numbers 1-3, 5-6, 9-10 -> gaps 4 and 7-8
@@ -22,7 +19,7 @@ NUMBERS = {1: NOW - dt.timedelta(days=45), 2: NOW - dt.timedelta(days=44), 3: dt
            10: NOW - dt.timedelta(days=1)}
 
 
-def _load(settings, now: dt.datetime, numbers=NUMBERS) -> None:
+def load_documents(settings, now: dt.datetime, numbers=NUMBERS) -> None:
     """Replace the origin's documents by a known set for loja_01."""
     store = settings.store("loja_01")
     url = settings.origin.url
@@ -45,7 +42,7 @@ def _load(settings, now: dt.datetime, numbers=NUMBERS) -> None:
 @pytest.mark.parametrize("engine", ENGINES)
 def test_gaps_and_pending_contingency(engine, make_db, tmp_path):
     settings = small_demo(make_db, engine, "sqlite", tmp_path)
-    _load(settings, NOW)
+    load_documents(settings, NOW)
     report = build_report(settings, now=NOW)
     assert report.documents == len(NUMBERS) + 3
     gaps = report.gaps.to_dict("records")
@@ -67,23 +64,6 @@ def test_gaps_and_pending_contingency(engine, make_db, tmp_path):
     assert table.column("dias_restantes").to_pylist()[:2] == [-18, 12]
 
 
-def test_relatorio_fiscal_job(make_db, tmp_path):
-    settings = small_demo(make_db, "sqlite", "sqlite", tmp_path)
-    _load(settings, local_now(settings))
-    defs = build_defs(settings)
-    sched = {s.name: s for s in defs.schedules}["relatorio_fiscal_diario"]
-    assert sched.job_name == "relatorio_fiscal" and sched.execution_timezone == "America/Sao_Paulo"
-    with DagsterInstance.ephemeral() as instance:
-        res = run_job(defs, "relatorio_fiscal", None, {}, instance)
-    assert res.success, res.error
-    md = res.assets["lacunas_numeracao"]
-    assert (md["lacunas"], md["numeros_faltantes"], md["contingencia_pendente"], md["contingencia_atrasada"]) == \
-        (2, 3, 2, 1)
-    assert "| loja_01 " in md["tabela_lacunas"] and "| 7 " in md["tabela_lacunas"]
-    assert "| sim " in md["tabela_contingencia"] and "| não " in md["tabela_contingencia"]
-    assert pq.read_table(md["arquivo"]).num_rows == 4
-
-
 def test_missing_fiscal_column_is_named(make_db, tmp_path):
     from sinc_pipeline.core.errors import SchemaError
     settings = small_demo(make_db, "sqlite", "sqlite", tmp_path)
@@ -102,3 +82,4 @@ def test_unknown_timezone_is_a_config_error(make_db, tmp_path):
     raw["fiscal"]["timezone"] = "America/Sao Paulo"
     with pytest.raises(ConfigError, match=r"fiscal\.timezone: valor 'America/Sao Paulo' — fuso horário desconhecido"):
         parse_settings(raw)
+

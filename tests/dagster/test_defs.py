@@ -10,7 +10,7 @@ from sinc_pipeline import build_defs
 from sinc_pipeline.defs.schedules import cron_for, is_due
 from sinc_pipeline.cli.run import run_job
 
-from .helpers import execute, rows, small_demo
+from ..helpers import execute, rows, small_demo
 
 
 @pytest.fixture
@@ -92,17 +92,30 @@ def test_unreachable_store_fails_only_its_run(demo, tmp_path):
 
 
 def test_missing_column_named_before_anything_is_written(demo):
-    store = demo.store("loja_01").url
+    store, origin = demo.store("loja_01").url, demo.origin.url
     execute(store, "ALTER TABLE produto RENAME COLUMN preco_venda TO preco_loja")
-    before = rows(demo.origin.url, "SELECT COUNT(*) FROM vendas")[0][0]
+    produto = "SELECT * FROM produto ORDER BY id"
+    before = rows(store, produto)
+    # the receive of produtos has work to do (rows are missing), so a partial write would show
+    assert len(before) < rows(origin, "SELECT COUNT(*) FROM produtos")[0][0]
+    sales_before = rows(origin, "SELECT COUNT(*) FROM vendas WHERE loja_id = 1")[0][0]
     defs = build_defs(demo)
     with DagsterInstance.ephemeral() as instance:
         res = run_job(defs, "forcar_atualizacao", "loja_01", {}, instance)
     assert not res.success
-    assert "preco_venda" in res.error and "produto" in res.error and "loja_01" in res.error
-    # the send units ran before and are complete; the failing receive unit wrote nothing
-    assert rows(store, "SELECT COUNT(*) FROM produto")[0][0] < 60
-    assert rows(demo.origin.url, "SELECT COUNT(*) FROM vendas")[0][0] >= before
+    # the error names the column, the table and the store
+    assert "'preco_venda'" in res.error and "'produto'" in res.error and "loja_01" in res.error
+    # the failing unit (receber_produtos) wrote nothing: the same rows, every column value for value
+    # (stronger than a count or a checksum), and no cursor position saved for it
+    assert "receber_produtos" not in res.assets
+    after = rows(store, produto)
+    assert len(after) == len(before) and after == before
+    assert rows(store, "SELECT COUNT(*) FROM sinc_estado WHERE tabela = 'produtos'") == [(0,)]
+    # the send unit ran before it and is complete: exactly the store's sales are at the origin
+    sent = res.assets["enviar_vendas"]["inseridas"]
+    assert sent > 0
+    assert rows(origin, "SELECT COUNT(*) FROM vendas WHERE loja_id = 1")[0][0] == sales_before + sent == \
+        rows(store, "SELECT COUNT(*) FROM vendas")[0][0]
 
 
 def test_definitions_module_loads_from_sinc_config(demo, tmp_path):

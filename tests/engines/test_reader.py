@@ -9,7 +9,7 @@ from sinc_pipeline.core.db import get_engine
 from sinc_pipeline.io.reader import read_int_column_sqlite, read_sqlite_json, read_table, select_sql
 from sinc_pipeline.core.types import arrow_type
 
-from .helpers import small_demo
+from ..helpers import small_demo
 
 
 @pytest.mark.parametrize("table", ["produto", "vendas", "venda_itens", "documentos_fiscais", "clientes"])

@@ -8,7 +8,7 @@ import pytest
 from sinc_pipeline.settings import parse_settings
 from sinc_pipeline.sync.unit import sync_unit
 
-from .helpers import execute, rows
+from ..helpers import execute, rows
 
 
 @pytest.mark.parametrize("engine", ["sqlite", "postgresql", "mariadb"])

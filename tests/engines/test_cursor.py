@@ -7,16 +7,24 @@ from decimal import Decimal
 import pytest
 
 from sinc_pipeline.sync.state import get_cursor
-from sinc_pipeline.core.db import connect
+from sinc_pipeline.core.db import connect, dialect_name
 from sinc_pipeline.sync.unit import sync_unit
 from sinc_pipeline.sync.verify import verify_table
 
-from .helpers import execute, rows, small_demo
+from ..helpers import execute, rows, small_demo
 
 
-@pytest.fixture(params=["sqlite", "postgresql", "mariadb"])
+# (origin, store): every engine on each side at least once
+PAIRS = [("sqlite", "sqlite"), ("sqlite", "postgresql"), ("postgresql", "mariadb"), ("mariadb", "sqlite")]
+
+
+@pytest.fixture(params=PAIRS, ids=[f"{o}-{s}" for o, s in PAIRS])
 def demo(request, make_db, tmp_path):
-    return small_demo(make_db, request.param, "sqlite" if request.param != "sqlite" else "sqlite", tmp_path)
+    origin, store = request.param
+    st = small_demo(make_db, origin, store, tmp_path)
+    backend = {"sqlite": "sqlite", "postgresql": "postgresql", "mariadb": "mysql"}   # as SQLAlchemy names them
+    assert (dialect_name(st.origin.url), dialect_name(st.store("loja_01").url)) == (backend[origin], backend[store])
+    return st
 
 
 def produtos(st):
