@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection
 from sinc_pipeline.core.types import to_arrow
 
 log = logging.getLogger(__name__)
+JSON_ROWS = 16_384      # rows per SQLite JSON rendering: the text and its parse stay a few MB
 
 
 def select_sql(table: sa.Table, physical: dict[str, str], columns: Sequence[str], filters: dict,
@@ -100,7 +101,7 @@ def read_sqlite_json(conn: Connection, stmt: sa.Select, schema: pa.Schema, chunk
     """``stmt`` from SQLite through its JSON rendering (see ``_read_sqlite_json``); with ``table``
     and ``chunk_rows``, one rowid range at a time, so the text SQLite renders stays bounded
     whatever the table's size (memory flat with a store's backlog)."""
-    ranges = _rowid_ranges(conn, table, chunk_rows)
+    ranges = _rowid_ranges(conn, table, min(chunk_rows or JSON_ROWS, JSON_ROWS))
     if ranges is None:
         return _read_sqlite_json(conn, stmt, schema)
     rowid = sa.literal_column("rowid")       # the SELECT reads one table: unqualified is unambiguous
