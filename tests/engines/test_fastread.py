@@ -20,7 +20,7 @@ from sinc_pipeline.core.db import connect, dispose_all
 from sinc_pipeline.core.types import arrow_type
 from sinc_pipeline.io.fastread import FastReader, open_fast_reader
 from sinc_pipeline.io.reader import iter_batches, read_table, select_sql
-from sinc_pipeline.sync.unit import verify_table
+from sinc_pipeline.sync.verify import verify_table
 
 from ..helpers import execute, small_demo, sync_all
 

@@ -11,7 +11,7 @@ import json
 import pytest
 
 from sinc_pipeline.fiscal.rules import build_access_key
-from sinc_pipeline.fiscal.gate import gate_for_unit
+from sinc_pipeline.sync.unit import gate_for
 from sinc_pipeline.fiscal.quarantine import HELD, RELEASED, REPLACED, open_entries
 from sinc_pipeline.sync.state import get_cursor
 from sinc_pipeline.core.db import get_engine
@@ -63,9 +63,9 @@ def demo(request, make_db, tmp_path):
 
 def test_no_gate_without_documents_table_or_on_receive(make_db, tmp_path):
     demo = small_demo(make_db, "sqlite", "sqlite", tmp_path)
-    assert all(gate_for_unit(demo, u) is None for u in demo.units("receive"))
-    assert [gate_for_unit(demo, u) is not None for u in demo.units("send")] == [True]
-    assert gate_for_unit(demo.model_copy(update={"fiscal": None}), demo.units("send")[0]) is None
+    assert all(gate_for(demo, u) is None for u in demo.units("receive"))
+    assert [gate_for(demo, u) is not None for u in demo.units("send")] == [True]
+    assert gate_for(demo.model_copy(update={"fiscal": None}), demo.units("send")[0]) is None
 
 
 def test_duplicate_number_holds_the_whole_sale_until_fixed(demo):
