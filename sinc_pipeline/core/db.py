@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, make_url
 
 from sinc_pipeline.core.engines import MYSQL_FAMILY
-from sinc_pipeline.core.errors import DatabaseUnreachable
+from sinc_pipeline.core.errors import DatabaseUnreachable, driver_message, hide_password
 
 _engines: dict[str, Engine] = {}
 _lock = threading.Lock()
@@ -80,12 +80,9 @@ def dispose_all() -> None:
 
 
 def _unreachable(role: str, url: str, err: Exception) -> DatabaseUnreachable:
-    reason = str(getattr(err, "orig", None) or err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-    reason = reason.replace(make_url(url).password or "\0", "***") if make_url(url).password else reason
     return DatabaseUnreachable(
-        f"Banco {role} inacessível: {redact(url)} — {reason}. "
-        "Dica: confira se o servidor está no ar, a URL, o usuário e a rede."
-    )
+        f"Banco {role} inacessível", where=redact(url), cause=hide_password(driver_message(err), url),
+        hint="confira se o servidor está no ar, a URL, o usuário e a rede")
 
 
 @contextlib.contextmanager

@@ -31,7 +31,7 @@ from sinc_pipeline.settings import Settings, StoreConfig, TableConfig
 from sinc_pipeline.core.db import connect, redact
 from sinc_pipeline.io.ddl import create_table
 from sinc_pipeline.io.chunks import read_chunks
-from sinc_pipeline.core.errors import DataError, SchemaError
+from sinc_pipeline.core.errors import DataError, SchemaError, driver_message
 from sinc_pipeline.io.fastread import open_fast_reader
 from sinc_pipeline.core.layout import origin_layout
 from sinc_pipeline.sync.state import ensure_state_table, set_cursor
@@ -106,11 +106,10 @@ def _copy(src: Connection, tgt: Connection, plan: TableCopy, chunk_rows: int, fa
         try:
             rows += bulk_insert(tgt, cfg.target_name, piece.to_batches(max_chunksize=chunk_rows), plan.physical)
         except Exception as err:  # noqa: BLE001 - any driver's error, named for the user
-            text = str(getattr(err, "orig", None) or err).strip()
-            raise DataError(f"Gravação da tabela {cfg.target_name!r} no banco da loja falhou: {type(err).__name__}: "
-                            f"{text.splitlines()[0] if text else ''}. Nada foi gravado nessa tabela (a transação foi "
-                            "desfeita). Dica: confira se a tabela já existente aceita os valores da origem, ou apague-a "
-                            "para que criar_base_loja a crie.") from None
+            raise DataError("Gravação no banco da loja falhou. Nada foi gravado nessa tabela (a transação foi "
+                            "desfeita)", where=f"tabela {cfg.target_name!r}", cause=driver_message(err),
+                            hint="confira se a tabela já existente aceita os valores da origem, ou apague-a "
+                            "para que criar_base_loja a crie") from None
         if cfg.cursor and piece.num_rows:
             m = pc.max(piece.column(cfg.cursor)).as_py()
             if m is not None and (top is None or m > top):

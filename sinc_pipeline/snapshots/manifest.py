@@ -33,9 +33,14 @@ _IDX = "__sinc_snap_i"
 class SnapshotError(SincError, ValueError):
     """A snapshot is missing, damaged, foreign or misused; ``problems`` lists every finding."""
 
-    def __init__(self, message: str, problems: list[str] | None = None):
+    code = "snapshot"
+
+    def __init__(self, message: str, problems: list[str] | None = None, **parts):
         self.problems = problems or [message]
-        super().__init__(message)
+        super().__init__(message, **parts)
+
+    def to_dict(self) -> dict:
+        return {**super().to_dict(), "problemas": list(self.problems)}
 
 
 # ----------------------------------------------------------------------------------------------

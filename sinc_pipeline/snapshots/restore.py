@@ -34,6 +34,7 @@ from sinc_pipeline.core.engines import SUPPORTED_HINT, is_supported
 from sinc_pipeline.io.bulk import bulk_insert
 from sinc_pipeline.io.checksum import table_checksum
 from sinc_pipeline.core.db import connect, redact
+from sinc_pipeline.core.errors import driver_message
 from sinc_pipeline.io.ddl import create_table
 from sinc_pipeline.io.chunks import read_chunks
 from sinc_pipeline.snapshots import (LocalStorage, Manifest, SnapshotError, chain_for, materialize_chain,
@@ -70,11 +71,6 @@ def check_target_url(url: str) -> str:
     if not is_supported(backend):
         raise RestoreError(f"destino = {redact(url)!r}: banco {backend!r} não suportado. Dica: {SUPPORTED_HINT}.")
     return url
-
-
-def _first_line(err: Exception) -> str:
-    text = str(getattr(err, "orig", None) or err).strip()
-    return f"{type(err).__name__}: {text.splitlines()[0] if text else ''}"
 
 
 def _rows_in(conn: Connection, table: str) -> int:
@@ -203,7 +199,7 @@ def restore(storage: LocalStorage, store_id: str, snapshot_ref: str, target_url:
             try:
                 bulk_insert(conn, name, state.to_batches(max_chunksize=BATCH_ROWS))
             except Exception as err:  # noqa: BLE001 - any driver's error, named for the user
-                raise RestoreError(f"Gravação da tabela {name!r} no destino {where} falhou: {_first_line(err)}. "
+                raise RestoreError(f"Gravação da tabela {name!r} no destino {where} falhou: {driver_message(err)}. "
                                    "Nada foi gravado (a transação foi desfeita). Dica: confira se as tabelas já "
                                    "existentes no destino aceitam os valores, ou restaure num banco vazio.") from None
             # a full snapshot's manifest holds the table's checksum; a chain's state is computed

@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection
 
 from sinc_pipeline.settings import Settings, StoreConfig
 from sinc_pipeline.core.db import connect, get_engine, redact
-from sinc_pipeline.core.errors import SchemaError, SincError
+from sinc_pipeline.core.errors import SchemaError, SincError, driver_message
 from sinc_pipeline.core.layout import reflect_table, store_scope
 from sinc_pipeline.sync.state import STATE_TABLE, state_table
 from sinc_pipeline.core.types import arrow_type
@@ -164,4 +164,4 @@ def origin_cursors(settings: Settings, store: StoreConfig) -> tuple[list[dict], 
             return store_cursors(conn, [state_table.c.loja == store.id, state_table.c.direcao == "send",
                                       state_table.c.tabela.in_(sends)]), None
     except (SincError, sa.exc.SQLAlchemyError) as err:
-        return [], f"Cursores de envio da origem não registrados: {str(err).splitlines()[0]}"
+        return [], f"Cursores de envio da origem não registrados: {driver_message(err) if not isinstance(err, SincError) else err}"
