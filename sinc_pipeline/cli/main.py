@@ -28,6 +28,13 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+# Exit codes, for scripts and cron wrappers (also in the README).
+EXIT_OK = 0
+EXIT_RUN_FAILED = 1        # a run failed, or the configuration is invalid (every problem printed)
+EXIT_REFUSED = 2           # nothing ran: bad arguments, unknown job or store, database refused
+EXIT_CHECK_FAILED = 3      # every run succeeded but a check of severity ERROR failed
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -37,13 +44,12 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_run(args)
         if args.cmd == "demo":
             return cmd_demo(args)
-    except ConfigError as err:
-        print(str(err), file=sys.stderr)
-        return 1
     except SincError as err:
-        print(f"Erro: {err}", file=sys.stderr)
-        return 2
-    return 0
+        if getattr(args, "json", False):
+            print(json.dumps({"erro": err.to_dict()}, ensure_ascii=False, indent=2, default=str))
+        print(str(err) if isinstance(err, ConfigError) else f"Erro: {err}", file=sys.stderr)
+        return EXIT_RUN_FAILED if isinstance(err, ConfigError) else EXIT_REFUSED
+    return EXIT_OK
 
 
 def cmd_check(path: str | None) -> int:
@@ -99,7 +105,18 @@ def cmd_run(args) -> int:
     else:
         for s in summaries:
             _print_summary(s)
-    return 0 if all(s.success for s in summaries) else 1
+    return exit_code(summaries)
+
+
+def exit_code(summaries) -> int:
+    """1 when a run failed; else 3 when a check of severity ERROR failed (named on stderr); else 0."""
+    if not all(s.success for s in summaries):
+        return EXIT_RUN_FAILED
+    failed = [f"{s.store or '-'} {name}" for s in summaries for name in s.failed_checks]
+    if failed:
+        print(f"Verificação(ões) com severidade ERROR falharam: {', '.join(failed)}", file=sys.stderr)
+        return EXIT_CHECK_FAILED
+    return EXIT_OK
 
 
 def cmd_demo(args) -> int:

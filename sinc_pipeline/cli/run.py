@@ -24,9 +24,15 @@ class RunSummary:
     checks: dict[str, dict] = field(default_factory=dict)
     error: str | None = None
 
+    @property
+    def failed_checks(self) -> list[str]:
+        """Checks of severity ERROR that did not pass (a WARN check failing is only reported)."""
+        return [k for k, v in self.checks.items() if not v["passou"] and v.get("severidade") == "ERROR"]
+
     def as_dict(self) -> dict:
         return {"loja": self.store, "job": self.job, "run_id": self.run_id, "sucesso": self.success,
-                "ativos": self.assets, "verificacoes": self.checks, "erro": self.error}
+                "ativos": self.assets, "verificacoes": self.checks,
+                "verificacoes_com_falha": self.failed_checks, "erro": self.error}
 
 
 def parse_sets(sets: list[str]) -> dict[str, Any]:
@@ -93,7 +99,9 @@ def run_job(defs: Definitions, job_name: str, store: str | None, sets: dict[str,
     for ev in result.all_events:
         if ev.event_type == DagsterEventType.ASSET_CHECK_EVALUATION:
             data = ev.event_specific_data
-            summary.checks[f"{data.asset_key.to_user_string()}:{data.check_name}"] = {"passou": data.passed}
+            severity = getattr(getattr(data, "severity", None), "value", "ERROR")
+            summary.checks[f"{data.asset_key.to_user_string()}:{data.check_name}"] = {
+                "passou": data.passed, "severidade": severity}
         if ev.event_type in _FAILURES and summary.error is None:
             summary.error = _error_text(ev.event_specific_data)
     if not result.success and summary.error is None:

@@ -70,3 +70,33 @@ def test_second_run_for_same_store_refused_while_first_holds_lock(config_file, t
     assert r.returncode == 1
     assert "em andamento" in json.loads(r.stdout)["erro"]
 
+
+
+def test_failed_error_check_exits_3_and_names_it(make_db, tmp_path):
+    """A run that succeeds but whose ERROR-severity check fails is not a success for a script."""
+    from ..engines.test_fiscal_gate import SALE, access_key, set_fiscal_doc
+
+    st = small_demo(make_db, "sqlite", "sqlite", tmp_path)
+    path = tmp_path / "sinc.yaml"
+    path.write_text(yaml.safe_dump(st.model_dump(mode="json"), allow_unicode=True), encoding="utf-8")
+    ok = cli("run", "enviar_dados", "--store", "loja_01", "--config", str(path))
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    set_fiscal_doc(st, SALE, numero=1, chave=access_key(st, number=1))   # a number the origin already has
+    ko = cli("run", "enviar_dados", "--store", "loja_01", "--json", "--config", str(path))
+    assert ko.returncode == 3, ko.stdout + ko.stderr
+    out = json.loads(ko.stdout)
+    assert out["sucesso"] is True                                        # the run itself went through
+    assert "enviar_documentos_fiscais:sem_documentos_em_quarentena" in out["verificacoes_com_falha"]
+    assert all(k.startswith("enviar_documentos_fiscais:") for k in out["verificacoes_com_falha"])
+    assert "sem_documentos_em_quarentena" in ko.stderr and "loja_01" in ko.stderr
+
+
+def test_refused_before_running_is_json_with_parts(config_file):
+    r = cli("run", "nao_existe", "--store", "loja_01", "--json", "--config", str(config_file))
+    assert r.returncode == 2
+    err = json.loads(r.stdout)["erro"]
+    assert "nao_existe" in err["mensagem"] and err["tipo"] == "SincError"
+    r = cli("run", "forcar_atualizacao", "--store", "loja_99", "--json", "--config", str(config_file))
+    assert r.returncode == 1                                  # the configuration names no such store
+    err = json.loads(r.stdout)["erro"]
+    assert err["tipo"] == "ConfigError" and any("loja_99" in p for p in err["problemas"])
