@@ -41,6 +41,10 @@ def _normalize(url: str) -> sa.URL:
     return u
 
 
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+"""How long a SQLite write waits for another writer before 'database is locked'."""
+
+
 def get_engine(url: str) -> Engine:
     """A cached engine per URL (engines hold pools; create them once per process)."""
     with _lock:
@@ -49,7 +53,7 @@ def get_engine(url: str) -> Engine:
             u = _normalize(url)
             kwargs: dict = {"pool_pre_ping": True}
             if u.get_backend_name() == "sqlite":
-                kwargs = {"connect_args": {"timeout": 30}}
+                kwargs = {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}}
             eng = sa.create_engine(u, **kwargs)
             if u.get_backend_name() == "sqlite":
                 _sqlite_pragmas(eng)
@@ -64,7 +68,7 @@ def _sqlite_pragmas(eng: Engine) -> None:
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
-        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT_MS)}")
         cur.close()
 
     @sa.event.listens_for(eng, "begin")

@@ -14,6 +14,8 @@ that still pass one pre-formatted text keep working: it becomes ``what``.
 """
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy.engine import make_url
@@ -29,7 +31,7 @@ def driver_message(err: BaseException) -> str:
     return f"{type(inner).__name__}: {first}" if first else type(inner).__name__
 
 
-def hide_password(text: str, url: str | None) -> str:
+def hide_password(text: str, url) -> str:
     """``text`` with the password of ``url`` (if any) replaced by ``***``."""
     try:
         password = make_url(url).password if url else None
@@ -105,15 +107,51 @@ class LockedError(SincError):
     code = "em_andamento"
 
 
-def database_failed(err: BaseException, *, role: str, url: str, step: str,
+def database_failed(err: BaseException, *, role: str, url, step: str,
                     table: str | None = None) -> DatabaseFailed:
     """A driver error raised mid-step (server shut down, connection lost, database locked,
     value too long) as a :class:`DatabaseFailed` naming the database (password hidden), the
     table and the step; the transaction it happened in has been rolled back by then."""
     from sinc_pipeline.core.db import redact  # late: db imports this module
 
+    table = getattr(err, "sinc_table", None) or table     # the writer names the table it was writing
     where = f"banco {role} {redact(url)}" + (f", tabela {table!r}" if table else "") + f", etapa {step}"
+    cause = hide_password(driver_message(err), url)
+    if "locked" in cause.lower() or "lock wait timeout" in cause.lower() or "deadlock" in cause.lower():
+        hint = ("outro processo está gravando neste banco (outra execução, o PDV, uma ferramenta); "
+                "espere-o terminar e rode de novo")
+    elif any(w in cause.lower() for w in ("too long", "out of range", "overflow", "truncat", "incorrect")):
+        hint = "aumente a coluna no destino ou corrija o valor na origem dos dados, e rode de novo"
+    else:
+        hint = "confira se o servidor está no ar e a rede, e rode de novo: a sincronização retoma de onde parou"
     return DatabaseFailed(
         "O banco falhou no meio da etapa; a transação foi desfeita e nada desta etapa foi gravado",
-        where=where, cause=hide_password(driver_message(err), url),
-        hint="confira se o servidor está no ar e rode de novo: a sincronização retoma de onde parou")
+        where=where, cause=cause, hint=hint)
+
+
+_DRIVER_MODULES = frozenset({"sqlite3", "_sqlite3", "psycopg", "psycopg2", "pymysql", "MySQLdb", "mariadb",
+                             "adbc_driver_manager", "adbc_driver_postgresql", "adbc_driver_sqlite"})
+
+
+def is_driver_error(err: BaseException) -> bool:
+    """An error raised by a database (through SQLAlchemy or a driver used directly), as opposed
+    to one of ours or a bug; these are the ones :func:`naming_failures` names."""
+    import sqlalchemy.exc as sa_exc
+
+    if isinstance(err, SincError):
+        return False
+    if isinstance(err, sa_exc.DBAPIError | sa_exc.PendingRollbackError | sa_exc.ResourceClosedError):
+        return True
+    return type(err).__module__.split(".")[0] in _DRIVER_MODULES
+
+
+@contextlib.contextmanager
+def naming_failures(step: str, *, role: str, url, table: str | None = None) -> Iterator[None]:
+    """Driver errors raised inside become :class:`DatabaseFailed` naming ``role``'s database,
+    ``table`` and ``step``; errors of ours and bugs pass through unchanged."""
+    try:
+        yield
+    except Exception as err:
+        if is_driver_error(err):
+            raise database_failed(err, role=role, url=url, step=step, table=table) from err
+        raise

@@ -18,7 +18,7 @@ from sinc_pipeline.settings import StoreConfig, TableConfig
 from sinc_pipeline.settings.models import TableMapping
 from sinc_pipeline.core.compat import pair
 from sinc_pipeline.core.db import redact
-from sinc_pipeline.core.errors import SchemaError
+from sinc_pipeline.core.errors import SchemaError, naming_failures
 from sinc_pipeline.sync.mapping import Mapping
 from sinc_pipeline.core.types import arrow_type
 
@@ -82,7 +82,8 @@ def check_filter_values(table: sa.Table, filters: dict, store: StoreConfig, url:
 
 def reflect_table(conn: Connection, name: str, url: str, role: str) -> sa.Table:
     try:
-        return sa.Table(name, sa.MetaData(), autoload_with=conn)
+        with naming_failures("leitura do esquema", role=role, url=url, table=name):
+            return sa.Table(name, sa.MetaData(), autoload_with=conn)
     except sa.exc.NoSuchTableError:
         raise SchemaError(
             f"Tabela {name!r} não existe no banco {role} {redact(url)}. "

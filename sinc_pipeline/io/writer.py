@@ -88,7 +88,11 @@ def _run(conn: Connection, stmt, rows: pa.Table, names: dict[str, str], op: str,
     n = 0
     for start in range(0, rows.num_rows, BATCH):
         chunk = _params(rows.slice(start, BATCH), names, extra)
-        conn.execute(stmt, chunk)
+        try:
+            conn.execute(stmt, chunk)
+        except Exception as err:
+            err.sinc_table = table   # which table the write was on, for core.errors.naming_failures
+            raise
         n += len(chunk)
         if hook:
             hook(op, table, n)

@@ -10,10 +10,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from sinc_pipeline.core.compat import round_to
-from sinc_pipeline.core.errors import DataError
+from sinc_pipeline.core.errors import DataError, naming_failures
 from sinc_pipeline.core.layout import TablePlan
 from sinc_pipeline.io.fastread import FastReader
-from sinc_pipeline.io.ranges import Range, plan_ranges, range_column, range_condition
+from sinc_pipeline.io.ranges import Range, column_stats, range_column, range_condition, split_ranges
 from sinc_pipeline.io.reader import read_fastest, select_sql
 from sinc_pipeline.io.writer import Target
 
@@ -37,7 +37,19 @@ class Side:
     def select(self, columns: Sequence[str] | None = None, extra=None) -> sa.Select:
         return select_sql(self.table, self.physical, columns or self.schema.names, self.filters, extra)
 
+    @property
+    def role(self) -> str:
+        return "de origem" if self.label == "origem" else "da loja"
+
+    def naming_failures(self, step: str):
+        """Driver errors of this side's database named with its URL, the table and ``step``."""
+        return naming_failures(step, role=self.role, url=self.conn.engine.url, table=self.table.name)
+
     def read(self, columns: Sequence[str] | None = None, extra=None) -> pa.Table:
+        with self.naming_failures("leitura"):
+            return self._read(columns, extra)
+
+    def _read(self, columns: Sequence[str] | None = None, extra=None) -> pa.Table:
         schema = self.schema if columns is None else pa.schema([self.schema.field(c) for c in columns])
         rounded = [f for f in schema if f.name in self.read_types]
         if not rounded:
@@ -73,7 +85,8 @@ class Side:
 
     def range_column(self) -> str | None:
         """The logical key column this side's reads are split on (see ``io/ranges.py``)."""
-        return range_column(self.conn, self.table, self.schema, self.key, self.filters, self.physical)
+        with self.naming_failures("leitura das estatísticas da chave"):
+            return range_column(self.conn, self.table, self.schema, self.key, self.filters, self.physical)
 
     def stats_side(self, column: str) -> tuple[Connection, sa.Table, str, dict]:
         """(connection, table, physical column, physical filters) for ``ranges.plan_ranges``."""
@@ -117,7 +130,11 @@ def key_ranges(source: Side, target: Side, chunk_rows: int) -> tuple[str | None,
     col = source.range_column()
     if col is None:
         return None, None
-    return col, plan_ranges([source.stats_side(col), target.stats_side(col)], chunk_rows)
+    stats = []
+    for side in (source, target):
+        with side.naming_failures("leitura das estatísticas da chave"):
+            stats.append(column_stats(*side.stats_side(col)))
+    return col, split_ranges(stats, chunk_rows)
 
 
 def ranged_reads(source: Side, target: Side, chunk_rows: int) -> Iterator[tuple[pa.Table, pa.Table]]:

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from sinc_pipeline.core.compat import limit_of, misfits
 from sinc_pipeline.core.db import connect, redact
 from sinc_pipeline.core.engines import engine_of
-from sinc_pipeline.core.errors import DataError
+from sinc_pipeline.core.errors import DataError, naming_failures
 from sinc_pipeline.core.layout import resolve_plan
 from sinc_pipeline.fiscal.gate import gate_for_unit
 from sinc_pipeline.io.fastread import open_fast_reader
@@ -74,18 +74,20 @@ def sync_unit(settings: Settings, store_id: str, unit: list[TableConfig], *, run
     direction = unit[0].direction
     gate = gate_for(settings, unit)
     (src_url, src_role), (tgt_url, tgt_role) = roles(store, settings, direction)
-    with connect(tgt_url, tgt_role) as conn:
+    at = _Step(tgt_role, tgt_url)
+    with at("preparação do estado"), connect(tgt_url, tgt_role) as conn:
         ensure_state_table(conn)
     results: list[TableResult] = []
-    with connect(src_url, src_role, snapshot=True) as src, connect(tgt_url, tgt_role, write=True) as tgt, \
-            fast_readers(src_url, tgt_url) as fast:
+    with at("abertura ou confirmação da transação"), connect(src_url, src_role, snapshot=True) as src, \
+            connect(tgt_url, tgt_role, write=True) as tgt, fast_readers(src_url, tgt_url) as fast:
         origin_conn, store_conn = (src, tgt) if direction == "receive" else (tgt, src)
         plans = [resolve_plan(t, store, origin_conn, settings.origin.url, store_conn, store.url) for t in unit]
         items, positions = [], []
         for plan in plans:
             t0 = time.perf_counter()
             source, target = sides_for(plan, direction, src, tgt, settings.chunk_size, fast)
-            position = get_cursor(tgt, store.id, plan.config.name, direction) if plan.config.cursor else None
+            with at("leitura do cursor", plan.config.name):
+                position = get_cursor(tgt, store.id, plan.config.name, direction) if plan.config.cursor else None
             changes, compared, new_pos = compute_changes(plan, source, target, position, settings.diff_chunk_rows)
             items.append((target_for(plan, direction), changes))
             results.append(TableResult(plan.config.name, direction, store.id,
@@ -95,8 +97,9 @@ def sync_unit(settings: Settings, store_id: str, unit: list[TableConfig], *, run
             positions.append(new_pos)
         t0 = time.perf_counter()
         if gate is not None:
-            out = gate(GateInput(store, direction, plans, {p.config.name: ch for p, (_, ch) in zip(plans, items)},
-                                 tgt, run_id))
+            with at("verificação fiscal"):
+                out = gate(GateInput(store, direction, plans,
+                                     {p.config.name: ch for p, (_, ch) in zip(plans, items)}, tgt, run_id))
             items = [(target, out.changes[p.config.name]) for p, (target, _) in zip(plans, items)]
             for i, (p, r) in enumerate(zip(plans, results)):
                 r.extra.update(out.report.get(p.config.name, {}))
@@ -105,13 +108,16 @@ def sync_unit(settings: Settings, store_id: str, unit: list[TableConfig], *, run
                     positions[i] = held
                     r.cursor = str(held)
             if out.write is not None:
-                out.write(tgt)
+                with at("gravação da quarentena fiscal"):
+                    out.write(tgt)
         for plan, (target, changes) in zip(plans, items):
             _refuse_misfits(plan, target, changes, engine_of(tgt), store.id, tgt_role, tgt_url)
-        counts = apply(tgt, items, hook)
-        for plan, pos in zip(plans, positions):
-            if plan.config.cursor:
-                set_cursor(tgt, store.id, plan.config.name, direction, pos, run_id)
+        with at("gravação", ", ".join(p.config.name for p in plans)):
+            counts = apply(tgt, items, hook)
+        with at("gravação do cursor"):
+            for plan, pos in zip(plans, positions):
+                if plan.config.cursor:
+                    set_cursor(tgt, store.id, plan.config.name, direction, pos, run_id)
         apply_s = time.perf_counter() - t0
     for r, c in zip(results, counts):
         r.inserted, r.updated, r.deleted = c["inserted"], c["updated"], c["deleted"]
@@ -134,6 +140,17 @@ def _refuse_misfits(plan, target: Target, changes, engine: str, store_id: str, r
     raise DataError(f"Valor que o destino não comporta: tabela {target.table.name!r} do banco {role} {redact(url)} "
                     f"(loja {store_id}, tabela {plan.config.name!r}); nada foi gravado:\n{lines}\nDica: aumente a "
                     "coluna no destino (ALTER TABLE … ALTER COLUMN / MODIFY) ou corrija o valor na origem dos dados.")
+
+
+class _Step:
+    """Names the step a driver error of the unit's target database happened in (the reads of
+    either side name themselves, see ``Side.naming_failures``)."""
+
+    def __init__(self, role: str, url: str):
+        self.role, self.url = role, url
+
+    def __call__(self, step: str, table: str | None = None):
+        return naming_failures(step, role=self.role, url=self.url, table=table)
 
 
 @contextlib.contextmanager
