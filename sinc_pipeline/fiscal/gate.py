@@ -111,7 +111,8 @@ class FiscalGate:
         })
         if failing.docs:
             report[self.fiscal.table]["documentos_retidos_lista"] = _md_list(list(failing.docs.values()))
-        return GateOutput(changes=changes, held_cursor=self._held_cursor(plans, held), write=write, report=report)
+        return GateOutput(changes=changes, held_cursor=self._held_cursor(plans, held), write=write, report=report,
+                          levels=frozenset({"quarentena_linhas_em_aberto", "documentos_retidos_lista"}))
 
     # -- checks -----------------------------------------------------------------------------
     def _require(self, plan: TablePlan, columns: Iterable[str], what: str) -> None:

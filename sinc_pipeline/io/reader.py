@@ -139,9 +139,12 @@ def _read_sqlite_json(conn: Connection, stmt: sa.Select, schema: pa.Schema) -> p
 
 
 def read_fastest(conn: Connection, table: sa.Table, physical: dict[str, str], filters: dict, extra,
-                 schema: pa.Schema, chunk_rows: int, fast=None) -> pa.Table:
+                 schema: pa.Schema, chunk_rows: int, fast=None, bounded: bool = False) -> pa.Table:
     """The rows of ``table`` (logical ``schema``) by the fastest safe path of the engine: ADBC
-    (``fast``, PostgreSQL), then SQLite's joined integers or JSON, then the DB-API — same values."""
+    (``fast``, PostgreSQL), then SQLite's joined integers or JSON, then the DB-API — same values.
+
+    ``bounded``: ``extra`` already bounds the result (a key lookup, a batch's cursor window), so
+    SQLite reads it in one statement instead of one per rowid range of the whole table."""
     if fast is not None:
         try:
             return fast.read(table, physical, schema.names, filters, extra, schema)
@@ -152,7 +155,7 @@ def read_fastest(conn: Connection, table: sa.Table, physical: dict[str, str], fi
         if len(schema) == 1 and pa.types.is_int64(schema.field(0).type):
             return read_int_column_sqlite(conn, stmt, schema.names[0])
         try:
-            return read_sqlite_json(conn, stmt, schema, chunk_rows, table)
+            return read_sqlite_json(conn, stmt, schema, chunk_rows, None if bounded else table)
         except (NotImplementedError, pa.ArrowException) as err:
             log.debug("leitura JSON do SQLite indisponível para %s: %s", table.name, err)
     return read_table(conn, stmt, schema, chunk_rows)

@@ -168,6 +168,7 @@ class Settings(_Model):
     fiscal: FiscalConfig | None = None
     chunk_size: StrictInt = Field(50_000, ge=100)
     diff_chunk_rows: StrictInt = Field(250_000, ge=1_000)
+    batch_rows: StrictInt = Field(20_000, ge=100)   # rows per table per transaction of a cursor unit
     dagster_home: str = "data/dagster"
     reports_root: str = "data/relatorios"
 

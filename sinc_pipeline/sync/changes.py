@@ -1,6 +1,8 @@
 """What must change on the target: a full diff (in key ranges when large) or a cursor window."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pyarrow as pa
 import pyarrow.compute as pc
 import sqlalchemy as sa
@@ -35,20 +37,28 @@ def _full_diff(plan: TablePlan, source: Side, target: Side, chunk_rows: int) -> 
 
 
 def compute_changes(plan: TablePlan, source: Side, target: Side, position,
-                    chunk_rows: int = 500_000) -> tuple[Changes, int, object]:
-    """Changes that make target equal source, the number of rows compared and the new cursor."""
+                    chunk_rows: int = 500_000, window: Window | None = None) -> tuple[Changes, int, object]:
+    """Changes that make target equal source, the number of rows compared and the new cursor.
+
+    ``window`` (batched units, see ``sync/unit.py``) bounds a cursor read: rows above
+    ``window.after`` (or, in the first batch, above the position's lookback, NULLs included)
+    up to ``window.upper``."""
     cfg = plan.config
     key = source.key
     propagate = cfg.delete_policy == "propagate"
-    if cfg.cursor is None or position is None:
+    if cfg.cursor is None or (position is None and window is None):
         changes, compared, new_pos = _full_diff(plan, source, target, chunk_rows)
         if not propagate:
             changes.deletes = changes.deletes.slice(0, 0)
         return changes, compared, new_pos if new_pos is not None else position
     cur = source.col(cfg.cursor)
+    lower = window_lower(cur, position, cfg.cursor_lookback, window)
+    upper = [] if window is None or window.upper is None else [cur <= window.upper]
     # Two index-friendly reads rather than one OR: the window above the position, and NULLs.
-    s = pa.concat_tables([source.read(extra=cur >= lookback(position, cfg.cursor_lookback)),
-                          source.read(extra=cur.is_(None))])
+    parts = [source.read(extra=sa.and_(sa.true(), *lower, *upper), bounded=bool(upper))]
+    if window is None or window.after is None:
+        parts.append(source.read(extra=cur.is_(None)))
+    s = pa.concat_tables(parts)
     check_key(s, key, _where(source, cfg.name), nulls_allowed=True)
     t = target.read_keys_in(s.select(key))
     changes = diff_tables(s, t, key)
@@ -60,6 +70,34 @@ def compute_changes(plan: TablePlan, source: Side, target: Side, position,
     if new_pos is None or (position is not None and new_pos < position):
         new_pos = position
     return changes, s.num_rows, new_pos
+
+
+@dataclass(frozen=True)
+class Window:
+    """One batch of a batched unit: cursor values in (after, upper]; ``after`` None is the
+    first batch (from each table's own position), ``upper`` None reads to the end."""
+    after: object = None
+    upper: object = None
+
+
+def window_lower(cur, position, lookback_amount: int, window: Window | None) -> list:
+    """The lower bound of a cursor read, as SQL conditions (none: from the lowest value)."""
+    if window is not None and window.after is not None:
+        return [cur > window.after]
+    return [] if position is None else [cur >= lookback(position, lookback_amount)]
+
+
+def batch_upper(source: Side, cursor: str, position, lookback_amount: int, window: Window, rows: int):
+    """The cursor value ``rows`` rows into this table's window, or None when fewer remain.
+
+    The batch then takes every row up to that value (ties included), so one batch holds about
+    ``rows`` rows of this table, read by the database's own ORDER BY … OFFSET."""
+    cur = source.col(cursor)
+    stmt = (source.select([cursor], sa.and_(sa.true(), *window_lower(cur, position, lookback_amount, window),
+                                            cur.is_not(None)))
+            .with_only_columns(cur).order_by(cur).offset(rows).limit(1))
+    with source.naming_failures("divisão em lotes"):
+        return source.conn.execute(stmt).scalar()
 
 
 def _key_aggregates(side: Side) -> tuple[int, int]:

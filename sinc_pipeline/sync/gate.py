@@ -35,6 +35,8 @@ class GateOutput:
     held_cursor: dict[str, object] = field(default_factory=dict)  # table -> lowest cursor of held rows
     write: Callable[[Connection], None] | None = None          # extra writes, same transaction
     report: dict[str, dict] = field(default_factory=dict)      # table -> metadata for its result
+    levels: frozenset[str] = frozenset()   # report keys that are levels (the last batch's value
+                                           # stands); every other int is a count, summed over batches
 
 
 Gate = Callable[[GateInput], GateOutput]

@@ -45,18 +45,20 @@ class Side:
         """Driver errors of this side's database named with its URL, the table and ``step``."""
         return naming_failures(step, role=self.role, url=self.conn.engine.url, table=self.table.name)
 
-    def read(self, columns: Sequence[str] | None = None, extra=None) -> pa.Table:
+    def read(self, columns: Sequence[str] | None = None, extra=None, bounded: bool = False) -> pa.Table:
+        """The rows (``extra`` narrows them; ``bounded``: it bounds their number, see read_fastest)."""
         with self.naming_failures("leitura"):
-            return self._read(columns, extra)
+            return self._read(columns, extra, bounded)
 
-    def _read(self, columns: Sequence[str] | None = None, extra=None) -> pa.Table:
+    def _read(self, columns: Sequence[str] | None, extra, bounded: bool) -> pa.Table:
         schema = self.schema if columns is None else pa.schema([self.schema.field(c) for c in columns])
         rounded = [f for f in schema if f.name in self.read_types]
         if not rounded:
             return read_fastest(self.conn, self.table, self.physical, self.filters, extra, schema, self.chunk,
-                                self.fast)
+                                self.fast, bounded)
         own = pa.schema([pa.field(f.name, self.read_types.get(f.name, f.type)) for f in schema])
-        table = read_fastest(self.conn, self.table, self.physical, self.filters, extra, own, self.chunk, self.fast)
+        table = read_fastest(self.conn, self.table, self.physical, self.filters, extra, own, self.chunk, self.fast,
+                             bounded)
         for f in rounded:
             i = table.schema.get_field_index(f.name)
             try:
@@ -72,15 +74,17 @@ class Side:
 
     def read_keys_in(self, keys: pa.Table) -> pa.Table:
         """The rows whose key is in ``keys`` (looked up in chunks of bound parameters)."""
-        parts = [self.read(extra=sa.false())]
+        parts = [self.read(extra=sa.false(), bounded=True)]
         cols = [self.col(k) for k in self.key]
         values = [keys.column(k).to_pylist() for k in self.key]
         for i in range(0, keys.num_rows, KEY_CHUNK):
             if len(cols) == 1:
                 cond = cols[0].in_(values[0][i:i + KEY_CHUNK])
-            else:
-                cond = sa.tuple_(*cols).in_(list(zip(*(v[i:i + KEY_CHUNK] for v in values))))
-            parts.append(self.read(extra=cond))
+            else:   # the leading column's IN lets SQLite search the key's index (a row-value IN alone
+                    # scans every row of the store's filter, once per chunk)
+                cond = sa.and_(cols[0].in_(list(dict.fromkeys(values[0][i:i + KEY_CHUNK]))),
+                               sa.tuple_(*cols).in_(list(zip(*(v[i:i + KEY_CHUNK] for v in values)))))
+            parts.append(self.read(extra=cond, bounded=True))
         return pa.concat_tables(parts)
 
     def range_column(self) -> str | None:

@@ -20,7 +20,7 @@ from sinc_pipeline.fiscal.gate import gate_for_unit
 from sinc_pipeline.io.fastread import open_fast_reader
 from sinc_pipeline.io.writer import Hook, Target, apply
 from sinc_pipeline.settings import Settings, StoreConfig, TableConfig
-from sinc_pipeline.sync.changes import compute_changes
+from sinc_pipeline.sync.changes import Window, batch_upper, compute_changes
 from sinc_pipeline.sync.gate import Gate, GateInput
 from sinc_pipeline.sync.sides import sides_for, target_for
 from sinc_pipeline.sync.state import ensure_state_table, get_cursor, set_cursor
@@ -41,6 +41,7 @@ class TableResult:
     duration_s: float = 0.0
     cursor: str | None = None
     extra: dict = field(default_factory=dict)   # metadata added by a gate (e.g. held documents)
+    levels: set = field(default_factory=set)    # keys of ``extra`` that are levels, not counts
 
     @property
     def changed(self) -> int:
@@ -69,10 +70,41 @@ def sync_unit(settings: Settings, store_id: str, unit: list[TableConfig], *, run
     The unit's gate (``gate_for``) may hold back rows before the apply (the fiscal checks do),
     write extra rows in the same transaction, and keep the cursor below held rows so they are
     re-read. ``hook`` is called between the writes (tests use it to simulate a crash).
+
+    A unit whose tables all have a cursor goes in batches of about ``settings.batch_rows`` rows
+    per table (cursor windows, each its own transaction with its cursors): a store that comes
+    back with a week of sales sends them with memory that stays flat, and a crash keeps what
+    the batches before it committed. Below ``batch_rows`` it is one transaction, as before.
     """
     store = settings.store(store_id)
-    direction = unit[0].direction
     gate = gate_for(settings, unit)
+    batched = all(t.cursor for t in unit)
+    results: list[TableResult] | None = None
+    window, floors = Window(), {}
+    while True:
+        part, upper = _sync_batch(settings, store, unit, gate, window if batched else None, floors, run_id, hook)
+        results = part if results is None else [_add(a, b) for a, b in zip(results, part)]
+        if upper is None:
+            return results
+        window = Window(after=upper)
+
+
+def _add(a: TableResult, b: TableResult) -> TableResult:
+    a.compared, a.inserted, a.updated, a.deleted = (a.compared + b.compared, a.inserted + b.inserted,
+                                                    a.updated + b.updated, a.deleted + b.deleted)
+    a.duration_s = round(a.duration_s + b.duration_s, 4)
+    a.cursor = b.cursor if b.cursor is not None else a.cursor
+    for k, v in b.extra.items():
+        counted = k not in b.levels and isinstance(v, int) and isinstance(a.extra.get(k, 0), int)
+        a.extra[k] = a.extra.get(k, 0) + v if counted else v
+    a.levels |= b.levels
+    return a
+
+
+def _sync_batch(settings: Settings, store: StoreConfig, unit: list[TableConfig], gate: Gate | None,
+                window: Window | None, floors: dict, run_id: str | None, hook: Hook):
+    """One transaction of the unit: (results, the window's upper bound or None when it was the last)."""
+    direction = unit[0].direction
     (src_url, src_role), (tgt_url, tgt_role) = roles(store, settings, direction)
     at = _Step(tgt_role, tgt_url)
     with at("preparação do estado"), connect(tgt_url, tgt_role) as conn:
@@ -82,13 +114,17 @@ def sync_unit(settings: Settings, store_id: str, unit: list[TableConfig], *, run
             connect(tgt_url, tgt_role, write=True) as tgt, fast_readers(src_url, tgt_url) as fast:
         origin_conn, store_conn = (src, tgt) if direction == "receive" else (tgt, src)
         plans = [resolve_plan(t, store, origin_conn, settings.origin.url, store_conn, store.url) for t in unit]
+        sides = [sides_for(plan, direction, src, tgt, settings.chunk_size, fast) for plan in plans]
+        with at("leitura do cursor"):
+            starts = [get_cursor(tgt, store.id, p.config.name, direction) if p.config.cursor else None
+                      for p in plans]
+        if window is not None:
+            window = Window(window.after, _upper(plans, sides, starts, window, settings.batch_rows))
         items, positions = [], []
-        for plan in plans:
+        for plan, (source, target), position in zip(plans, sides, starts):
             t0 = time.perf_counter()
-            source, target = sides_for(plan, direction, src, tgt, settings.chunk_size, fast)
-            with at("leitura do cursor", plan.config.name):
-                position = get_cursor(tgt, store.id, plan.config.name, direction) if plan.config.cursor else None
-            changes, compared, new_pos = compute_changes(plan, source, target, position, settings.diff_chunk_rows)
+            changes, compared, new_pos = compute_changes(plan, source, target, position, settings.diff_chunk_rows,
+                                                         _bounded(window))
             items.append((target_for(plan, direction), changes))
             results.append(TableResult(plan.config.name, direction, store.id,
                                        "cursor" if plan.config.cursor else "diff", compared,
@@ -101,15 +137,20 @@ def sync_unit(settings: Settings, store_id: str, unit: list[TableConfig], *, run
                 out = gate(GateInput(store, direction, plans,
                                      {p.config.name: ch for p, (_, ch) in zip(plans, items)}, tgt, run_id))
             items = [(target, out.changes[p.config.name]) for p, (target, _) in zip(plans, items)]
-            for i, (p, r) in enumerate(zip(plans, results)):
+            for p, r in zip(plans, results):
                 r.extra.update(out.report.get(p.config.name, {}))
+                r.levels |= out.levels
                 held = out.held_cursor.get(p.config.name)
-                if held is not None and (positions[i] is None or held < positions[i]):
-                    positions[i] = held
-                    r.cursor = str(held)
+                if held is not None and (p.config.name not in floors or held < floors[p.config.name]):
+                    floors[p.config.name] = held
             if out.write is not None:
                 with at("gravação da quarentena fiscal"):
                     out.write(tgt)
+        for i, (p, r) in enumerate(zip(plans, results)):   # held rows keep the cursor, later batches too
+            floor = floors.get(p.config.name)
+            if floor is not None and (positions[i] is None or floor < positions[i]):
+                positions[i] = floor
+                r.cursor = str(floor)
         for plan, (target, changes) in zip(plans, items):
             _refuse_misfits(plan, target, changes, engine_of(tgt), store.id, tgt_role, tgt_url)
         with at("gravação", ", ".join(p.config.name for p in plans)):
@@ -122,7 +163,24 @@ def sync_unit(settings: Settings, store_id: str, unit: list[TableConfig], *, run
     for r, c in zip(results, counts):
         r.inserted, r.updated, r.deleted = c["inserted"], c["updated"], c["deleted"]
         r.duration_s = round(r.duration_s + apply_s / len(results), 4)
-    return results
+    return results, None if window is None else window.upper
+
+
+def _bounded(window: Window | None) -> Window | None:
+    """The window the reads are bounded by; None (the unbatched reads) for a unit that fits in
+    one batch from the start, so small units keep their first-run full diff."""
+    if window is None or (window.after is None and window.upper is None):
+        return None
+    return window
+
+
+def _upper(plans, sides, starts, window: Window, rows: int):
+    """The batch's upper cursor bound: the lowest of each table's value ``rows`` rows into its
+    window (None: every table's rest fits in this batch)."""
+    bounds = [batch_upper(source, p.config.cursor, pos, p.config.cursor_lookback, window, rows)
+              for p, (source, _), pos in zip(plans, sides, starts)]
+    bounds = [b for b in bounds if b is not None]
+    return min(bounds) if bounds else None
 
 
 def _refuse_misfits(plan, target: Target, changes, engine: str, store_id: str, role: str, url: str) -> None:
