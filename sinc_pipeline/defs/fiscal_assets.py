@@ -9,7 +9,7 @@
 
 import pandas as pd
 from dagster import (AssetCheckExecutionContext, AssetCheckResult, AssetExecutionContext, AssetKey,
-                     DefaultScheduleStatus, Failure, MaterializeResult, MetadataValue, ScheduleDefinition, asset,
+                     DefaultScheduleStatus, Definitions, Failure, MaterializeResult, MetadataValue, ScheduleDefinition, asset,
                      asset_check, define_asset_job, in_process_executor)
 
 from sinc_pipeline.settings import Settings
@@ -100,9 +100,9 @@ def _quarantine_check(settings: Settings):
     return sem_documentos_em_quarentena
 
 
-def build(settings: Settings) -> dict:
+def build(settings: Settings) -> Definitions:
     if settings.fiscal is None:
-        return {"assets": [], "jobs": [], "schedules": [], "asset_checks": []}
+        return Definitions()
     report = _report_asset(settings)
     job = define_asset_job(JOB, selection=[report], executor_def=in_process_executor, tags={"sinc/job": JOB},
                            description="Relatório fiscal: lacunas de numeração e contingências pendentes "
@@ -114,4 +114,4 @@ def build(settings: Settings) -> dict:
                                               "ser ligado aqui.")
     sends = {t.name for t in settings.tables if t.direction == "send"}
     checks = [_quarantine_check(settings)] if settings.fiscal.table in sends else []
-    return {"assets": [report], "jobs": [job], "schedules": [schedule], "asset_checks": checks}
+    return Definitions(assets=[report], jobs=[job], schedules=[schedule], asset_checks=checks)

@@ -15,7 +15,7 @@ from enum import Enum
 from typing import Optional
 
 import pyarrow as pa
-from dagster import (AssetExecutionContext, Config, Failure, MaterializeResult, MetadataValue, Nothing,
+from dagster import (AssetExecutionContext, Config, Definitions, Failure, MaterializeResult, MetadataValue, Nothing,
                      OpExecutionContext, Out, Output, asset, define_asset_job, in_process_executor, job, op)
 from pydantic import Field
 
@@ -213,12 +213,11 @@ def build_bootstrap_job(settings: Settings):
     return criar_base_loja
 
 
-def build(settings: Settings) -> dict:
+def build(settings: Settings) -> Definitions:
     snapshot = build_snapshot_asset(settings)
     gerar = define_asset_job(
         "gerar_base_dados", selection=[snapshot], partitions_def=stores_partitions(settings),
         executor_def=in_process_executor, tags={"sinc/job": "gerar_base_dados"},
         description="Gerar Base de Dados: snapshot completo ou incremental (config modo) do banco da loja em "
                     "Parquet, para backup, análise, restauração e migração.")
-    return {"assets": [snapshot], "jobs": [gerar, build_restore_job(settings), build_bootstrap_job(settings)],
-            "schedules": [], "asset_checks": []}
+    return Definitions(assets=[snapshot], jobs=[gerar, build_restore_job(settings), build_bootstrap_job(settings)])

@@ -9,7 +9,7 @@ lives in ``stock/align.py``; this module only wires it.
 """
 
 from dagster import (AssetCheckExecutionContext, AssetCheckResult, AssetExecutionContext, AssetKey, AssetSelection,
-                     Config, Failure, MaterializeResult, MetadataValue, asset, asset_check, define_asset_job,
+                     Config, Definitions, Failure, MaterializeResult, MetadataValue, asset, asset_check, define_asset_job,
                      in_process_executor)
 
 from sinc_pipeline.settings import Settings
@@ -49,13 +49,13 @@ def _run(fn, *args, **kwargs):
         raise Failure(description=str(err)) from None
 
 
-def build(settings: Settings) -> dict:
+def build(settings: Settings) -> Definitions:
     if settings.stock is None:
-        return {"assets": [], "jobs": [], "schedules": [], "asset_checks": []}
+        return Definitions()
     cfg = settings.stock
     parts = stores_partitions(settings)
     send_keys = keys_for(settings, "send")
-    where = f"`{cfg.table}` na origem e `{cfg.store_table or cfg.table}` na loja"
+    where = f"`{cfg.table}` na origem e `{cfg.target_name}` na loja"
 
     @asset(name=DIVERGENCES, group_name=GROUP, partitions_def=parts, deps=send_keys, kinds={"parquet"},
            required_resource_keys={"trava_loja"},
@@ -141,5 +141,5 @@ def build(settings: Settings) -> dict:
         description="Alinhar Estoque: envia os dados pendentes da loja, compara o estoque da loja com o da origem "
                     "(divergencias_estoque) e ajusta a loja com registro de auditoria (ajustes_estoque). Opção do "
                     "launchpad: simular: true para só ver as divergências, sem alterar nada.")
-    return {"assets": [divergencias_estoque, ajustes_estoque], "jobs": [job], "schedules": [],
-            "asset_checks": [nenhuma_divergencia_restante]}
+    return Definitions(assets=[divergencias_estoque, ajustes_estoque], jobs=[job],
+                       asset_checks=[nenhuma_divergencia_restante])
