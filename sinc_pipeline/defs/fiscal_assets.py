@@ -9,14 +9,14 @@
 
 import pandas as pd
 from dagster import (AssetCheckExecutionContext, AssetCheckResult, AssetExecutionContext, AssetKey,
-                     DefaultScheduleStatus, Definitions, Failure, MaterializeResult, MetadataValue, ScheduleDefinition, asset,
+                     DefaultScheduleStatus, Definitions, MaterializeResult, MetadataValue, ScheduleDefinition, asset,
                      asset_check, define_asset_job, in_process_executor)
 
 from sinc_pipeline.settings import Settings
 from sinc_pipeline.core.db import redact
-from sinc_pipeline.core.errors import SincError
 from sinc_pipeline.fiscal.quarantine import open_entries
 from sinc_pipeline.fiscal.report import build_report, write_report
+from sinc_pipeline.defs.failures import failures_as_dagster
 from sinc_pipeline.defs.resources import PARTITION_TAG
 
 GROUP = "fiscal"
@@ -44,10 +44,8 @@ def _report_asset(settings: Settings):
                        f"atrasadas após {fiscal.contingency_limit_hours} h. Arquivo Parquet em "
                        f"`{settings.reports_root}/fiscal/lacunas_numeracao/`.")
     def lacunas_numeracao(context: AssetExecutionContext) -> MaterializeResult:
-        try:
+        with failures_as_dagster():
             report = build_report(settings)
-        except SincError as err:
-            raise Failure(description=str(err)) from None
         path = write_report(settings, report)
         gaps = report.gaps.sort_values(["dias_restantes", "cnpj", "modelo", "serie", "inicio"], na_position="first")
         pending = report.pending.assign(atrasado=report.pending["atrasado"].map({True: "sim", False: "não"}))
@@ -82,10 +80,8 @@ def _quarantine_check(settings: Settings):
                              "enviar de novo os libera.")
     def sem_documentos_em_quarentena(context: AssetCheckExecutionContext) -> AssetCheckResult:
         store_id = context.run.tags.get(PARTITION_TAG)
-        try:
+        with failures_as_dagster():
             held = open_entries(settings, store_id)
-        except SincError as err:
-            raise Failure(description=str(err)) from None
         docs = held[held["tabela"] == fiscal.table]
         listing = _markdown(docs.rename(columns={"chave_acesso": "chave", "grupo": "venda"}),
                             ["documento", "chave", "venda", "motivo", "retido_em", "tentativas"],

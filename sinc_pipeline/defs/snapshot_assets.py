@@ -15,7 +15,7 @@ from enum import Enum
 from typing import Optional
 
 import pyarrow as pa
-from dagster import (AssetExecutionContext, Config, Definitions, Failure, MaterializeResult, MetadataValue, Nothing,
+from dagster import (AssetExecutionContext, Config, Definitions, MaterializeResult, MetadataValue, Nothing,
                      OpExecutionContext, Out, Output, asset, define_asset_job, in_process_executor, job, op)
 from pydantic import Field
 
@@ -26,6 +26,7 @@ from sinc_pipeline.core.errors import SincError
 from sinc_pipeline.core.locks import store_lock
 from sinc_pipeline.snapshots.restore import RestoreResult, restore
 from sinc_pipeline.snapshots import INCREMENTAL, LocalStorage
+from sinc_pipeline.defs.failures import failures_as_dagster
 from sinc_pipeline.defs.partitions import stores_partitions
 
 ASSET = "base_dados_loja"
@@ -133,10 +134,6 @@ def bootstrap_metadata(r: BootstrapResult) -> dict:
 # ----------------------------------------------------------------------------------------------
 # Definitions
 # ----------------------------------------------------------------------------------------------
-def _failure(err: SincError) -> Failure:
-    return Failure(description=str(err))
-
-
 def build_snapshot_asset(settings: Settings):
     @asset(name=ASSET, group_name=GROUP, partitions_def=stores_partitions(settings), kinds={"parquet"},
            required_resource_keys={"trava_loja"},
@@ -146,10 +143,8 @@ def build_snapshot_asset(settings: Settings):
                        f"{settings.snapshots.keep_full} snapshots completos com seus incrementais.")
     def base_dados_loja(context: AssetExecutionContext, config: GerarBaseConfig) -> MaterializeResult:
         modo = config.modo.value if config.modo else None
-        try:
+        with failures_as_dagster():
             result = dump_store(settings, context.partition_key, modo, run_id=context.run_id)
-        except SincError as err:
-            raise _failure(err) from None
         for note in result.notes:
             context.log.warning(note)
         m = result.manifest
@@ -166,15 +161,13 @@ def build_restore_job(settings: Settings):
     def restaurar_base_op(context: OpExecutionContext, config: RestaurarBaseConfig):
         problems: list[str] = []
         destino = expand_env(config.destino, "destino", problems)
-        try:
+        with failures_as_dagster():
             if problems:
                 raise SincError("; ".join(problems))
             store = settings.store(config.loja)
             with store_lock(settings.dagster_home, store.id):
                 result = restore(LocalStorage(settings.snapshots.root), store.id, config.snapshot, destino,
                                  replace=config.substituir)
-        except SincError as err:
-            raise _failure(err) from None
         context.log.info(f"Loja {config.loja} restaurada no snapshot {result.snapshot_id} em {result.target}: "
                          f"{sum(result.tables.values())} linhas")
         return Output(None, metadata=restore_metadata(result))
@@ -194,10 +187,8 @@ def build_bootstrap_job(settings: Settings):
         out=Out(Nothing, description="Resumo da criação (metadados)."),
         description="Cria o banco da loja a partir da origem.")
     def criar_base_loja_op(context: OpExecutionContext):
-        try:
+        with failures_as_dagster():
             result = create_store_database(settings, context.partition_key, run_id=context.run_id)
-        except SincError as err:
-            raise _failure(err) from None
         context.log.info(f"Banco da loja {result.store} criado em {result.target}: "
                          f"{sum(result.tables.values())} linhas em {len(result.tables)} tabelas")
         return Output(None, metadata=bootstrap_metadata(result))

@@ -9,13 +9,14 @@ lives in ``stock/align.py``; this module only wires it.
 """
 
 from dagster import (AssetCheckExecutionContext, AssetCheckResult, AssetExecutionContext, AssetKey, AssetSelection,
-                     Config, Definitions, Failure, MaterializeResult, MetadataValue, asset, asset_check, define_asset_job,
+                     Config, Definitions, MaterializeResult, MetadataValue, asset, asset_check, define_asset_job,
                      in_process_executor)
 
 from sinc_pipeline.settings import Settings
 from sinc_pipeline.core.errors import SincError
 from sinc_pipeline.stock.divergence import divergence_summary, divergences_frame
 from sinc_pipeline.stock.align import apply_alignment, compute_divergences, divergence_path, read_divergences, write_divergences
+from sinc_pipeline.defs.failures import as_failure, failures_as_dagster
 from sinc_pipeline.defs.partitions import stores_partitions
 from sinc_pipeline.defs.resources import PARTITION_TAG
 from sinc_pipeline.defs.sync_assets import keys_for
@@ -43,10 +44,8 @@ def _md_rows(rows: list[dict], columns: list[str], limit: int = TOP) -> str:
 
 
 def _run(fn, *args, **kwargs):
-    try:
+    with failures_as_dagster():
         return fn(*args, **kwargs)
-    except SincError as err:
-        raise Failure(description=str(err)) from None
 
 
 def build(settings: Settings) -> Definitions:
@@ -99,9 +98,9 @@ def build(settings: Settings) -> Definitions:
             return
         path = divergence_path(settings, store_id, context.run_id)
         if not path.exists():
-            raise Failure(description=f"Arquivo de divergências {str(path)!r} não existe para a loja {store_id}. "
-                                      "Dica: rode o job alinhar_estoque, que materializa divergencias_estoque "
-                                      "antes de ajustar.")
+            raise as_failure(SincError(f"Arquivo de divergências {str(path)!r} não existe para a loja {store_id}",
+                                       hint="rode o job alinhar_estoque, que materializa divergencias_estoque "
+                                            "antes de ajustar."))
         result = _run(apply_alignment, settings, store_id, read_divergences(path), run_id=context.run_id)
         if result.conflicts:
             context.log.warning(f"{store_id}: {len(result.conflicts)} produto(s) alterado(s) durante o alinhamento; "

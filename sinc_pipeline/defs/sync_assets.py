@@ -8,13 +8,13 @@ confirms both sides agree for that store (row count and content checksum).
 """
 
 from dagster import (AssetCheckResult, AssetCheckSpec, AssetDep, AssetExecutionContext, AssetKey, AssetSpec,
-                     Failure, MaterializeResult, multi_asset)
+                     MaterializeResult, multi_asset)
 
 from sinc_pipeline.settings import Settings, TableConfig
 from sinc_pipeline.core.db import redact
-from sinc_pipeline.core.errors import SincError
 from sinc_pipeline.sync.unit import sync_unit
 from sinc_pipeline.sync.verify import verify_table
+from sinc_pipeline.defs.failures import failures_as_dagster
 from sinc_pipeline.defs.metadata import agreement_metadata, result_metadata
 from sinc_pipeline.defs.partitions import stores_partitions
 
@@ -58,19 +58,15 @@ def build_unit_asset(settings: Settings, unit: list[TableConfig], deps: list[Ass
                  description=f"Unidade de sincronização: {', '.join(t.name for t in unit)}.")
     def _sync(context: AssetExecutionContext):
         store_id = context.partition_key
-        try:
+        with failures_as_dagster():
             results = sync_unit(settings, store_id, unit, run_id=context.run_id)
-        except SincError as err:
-            raise Failure(description=str(err)) from None
         for t, r in zip(unit, results):
             context.log.info(f"{r.table} ({store_id}): {r.inserted} inseridas, {r.updated} atualizadas, "
                              f"{r.deleted} excluídas de {r.compared} comparadas")
             yield MaterializeResult(asset_key=table_key(t), metadata={**result_metadata(r), **r.extra})
         for t in unit:
-            try:
+            with failures_as_dagster():
                 a = verify_table(settings, store_id, t)
-            except SincError as err:
-                raise Failure(description=str(err)) from None
             yield AssetCheckResult(asset_key=table_key(t), check_name=CHECK, passed=a.passed,
                                    metadata=agreement_metadata(a))
 
