@@ -1,8 +1,9 @@
-"""Turning sync results into what the asset catalog shows."""
+"""Turning results into what the asset catalog shows."""
 from __future__ import annotations
 
 from dagster import MetadataValue
 
+from sinc_pipeline.core.markdown import Markdown, markdown_table
 from sinc_pipeline.sync.unit import TableResult
 from sinc_pipeline.sync.verify import Agreement
 
@@ -31,3 +32,13 @@ def agreement_metadata(a: Agreement) -> dict:
     }
     md.update({k: MetadataValue.int(v) for k, v in a.detail.items()})
     return md
+
+
+def md_table(rows, headers, **options) -> MetadataValue:
+    """``core.markdown.markdown_table(rows, headers, **options)`` as Markdown metadata."""
+    return MetadataValue.md(markdown_table(rows, headers, **options))
+
+
+def report_metadata(report: dict) -> dict:
+    """A core report (plain values) as metadata: values marked ``Markdown`` are shown as Markdown."""
+    return {k: MetadataValue.md(str(v)) if isinstance(v, Markdown) else v for k, v in report.items()}

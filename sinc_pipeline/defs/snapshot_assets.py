@@ -23,6 +23,7 @@ from sinc_pipeline.provisioning.store_database import BootstrapResult, create_st
 from sinc_pipeline.settings import Settings, expand_env
 from sinc_pipeline.snapshots.dump import DumpResult, dump_store
 from sinc_pipeline.core.errors import SincError
+from sinc_pipeline.core.markdown import markdown_table as core_markdown_table
 from sinc_pipeline.core.locks import store_lock
 from sinc_pipeline.snapshots.restore import RestoreResult, restore
 from sinc_pipeline.snapshots import INCREMENTAL, LocalStorage
@@ -60,18 +61,9 @@ class RestaurarBaseConfig(Config):
 # ----------------------------------------------------------------------------------------------
 # Presentation (pure)
 # ----------------------------------------------------------------------------------------------
-def _cell(value) -> str:
-    text = "NULL" if value is None else (value.hex() if isinstance(value, bytes) else str(value))
-    text = text.replace("|", "\\|").replace("\n", " ")
-    return text if len(text) <= PREVIEW_CELL else text[:PREVIEW_CELL - 1] + "…"
-
-
 def markdown_table(table: pa.Table) -> str:
-    """A Markdown table of ``table``'s rows (values shown as they are, NULL as NULL)."""
-    head = "| " + " | ".join(table.column_names) + " |"
-    rule = "|" + "|".join(" --- " for _ in table.column_names) + "|"
-    body = ["| " + " | ".join(_cell(v) for v in row.values()) + " |" for row in table.to_pylist()]
-    return "\n".join([head, rule, *body])
+    """A Markdown table of an Arrow table's rows (values shown as they are, NULL as NULL, long cells cut)."""
+    return core_markdown_table(table.to_pylist(), table.column_names, null="NULL", max_cell=PREVIEW_CELL)
 
 
 def _size(n: int) -> str:

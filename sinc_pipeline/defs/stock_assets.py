@@ -17,6 +17,7 @@ from sinc_pipeline.core.errors import SincError
 from sinc_pipeline.stock.divergence import divergence_summary, divergences_frame
 from sinc_pipeline.stock.align import apply_alignment, compute_divergences, divergence_path, read_divergences, write_divergences
 from sinc_pipeline.defs.failures import as_failure, failures_as_dagster
+from sinc_pipeline.defs.metadata import md_table
 from sinc_pipeline.defs.partitions import stores_partitions
 from sinc_pipeline.defs.resources import PARTITION_TAG
 from sinc_pipeline.defs.sync_assets import keys_for
@@ -30,17 +31,6 @@ TOP = 20
 
 class AlinharEstoqueConfig(Config):
     simular: bool = False
-
-
-def _md_rows(rows: list[dict], columns: list[str], limit: int = TOP) -> str:
-    if not rows:
-        return "Nenhuma."
-    fmt = lambda v: "—" if v is None else format(v, "f") if hasattr(v, "as_tuple") else str(v)  # noqa: E731
-    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    lines += ["| " + " | ".join(fmt(r.get(c)) for c in columns) + " |" for r in rows[:limit]]
-    if len(rows) > limit:
-        lines.append(f"| … e mais {len(rows) - limit} |" + " |" * (len(columns) - 1))
-    return "\n".join(lines)
 
 
 def _run(fn, *args, **kwargs):
@@ -112,8 +102,8 @@ def build(settings: Settings) -> Definitions:
             "incluidos": MetadataValue.int(result.inserted),
             "registros_auditoria": MetadataValue.int(result.audit_rows),
             "alterados_durante_alinhamento": MetadataValue.int(len(result.conflicts)),
-            "conflitos": MetadataValue.md(_md_rows(result.conflicts, key + ["quantidade_lida", "quantidade_atual",
-                                                                            "quantidade_origem"])),
+            "conflitos": md_table(result.conflicts, key + ["quantidade_lida", "quantidade_atual", "quantidade_origem"],
+                                  limit=TOP, empty="Nenhuma."),
             "adiados_quarentena_fiscal": MetadataValue.int(len(result.deferred)),
             "tabela_auditoria": cfg.adjustments_table,
             "duracao_s": MetadataValue.float(round(result.duration_s, 4)),

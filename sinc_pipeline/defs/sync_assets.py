@@ -15,7 +15,7 @@ from sinc_pipeline.core.db import redact
 from sinc_pipeline.sync.unit import sync_unit
 from sinc_pipeline.sync.verify import verify_table
 from sinc_pipeline.defs.failures import failures_as_dagster
-from sinc_pipeline.defs.metadata import agreement_metadata, result_metadata
+from sinc_pipeline.defs.metadata import agreement_metadata, report_metadata, result_metadata
 from sinc_pipeline.defs.partitions import stores_partitions
 
 VERB = {"receive": "receber", "send": "enviar"}
@@ -63,7 +63,7 @@ def build_unit_asset(settings: Settings, unit: list[TableConfig], deps: list[Ass
         for t, r in zip(unit, results):
             context.log.info(f"{r.table} ({store_id}): {r.inserted} inseridas, {r.updated} atualizadas, "
                              f"{r.deleted} excluídas de {r.compared} comparadas")
-            yield MaterializeResult(asset_key=table_key(t), metadata={**result_metadata(r), **r.extra})
+            yield MaterializeResult(asset_key=table_key(t), metadata={**result_metadata(r), **report_metadata(r.extra)})
         for t in unit:
             with failures_as_dagster():
                 a = verify_table(settings, store_id, t)
