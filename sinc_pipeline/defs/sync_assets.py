@@ -15,7 +15,8 @@ from sinc_pipeline.core.db import redact
 from sinc_pipeline.sync.unit import sync_unit
 from sinc_pipeline.sync.verify import verify_table
 from sinc_pipeline.defs.failures import failures_as_dagster
-from sinc_pipeline.defs.metadata import agreement_metadata, report_metadata, result_metadata
+from sinc_pipeline.defs.metadata import (KIND_TAG, SYNC_KIND, TABLE_TAG, agreement_metadata, report_metadata,
+                                         result_metadata)
 from sinc_pipeline.defs.partitions import stores_partitions
 
 VERB = {"receive": "receber", "send": "enviar"}
@@ -46,7 +47,7 @@ def build_unit_asset(settings: Settings, unit: list[TableConfig], deps: list[Ass
     name = f"{VERB[direction]}_" + (f"grupo_{unit[0].group}" if unit[0].group else unit[0].name)
     specs = [AssetSpec(table_key(t), group_name=GROUP[direction], description=_description(t, settings),
                        deps=[AssetDep(d) for d in deps], kinds={"sql"},
-                       tags={"sinc/direcao": direction})
+                       tags={"sinc/direcao": direction, KIND_TAG: SYNC_KIND, TABLE_TAG: t.name})
              for t in unit]
     checks = [AssetCheckSpec(CHECK, asset=table_key(t),
                              description="Origem e loja conferem para esta loja: contagem de linhas e checksum "
