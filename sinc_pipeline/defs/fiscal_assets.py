@@ -16,7 +16,7 @@ from sinc_pipeline.settings import Settings
 from sinc_pipeline.core.db import redact
 from sinc_pipeline.fiscal.quarantine import open_entries
 from sinc_pipeline.fiscal.report import build_report, write_report
-from sinc_pipeline.defs.failures import failures_as_dagster
+from sinc_pipeline.defs.steps import core_step
 from sinc_pipeline.defs.metadata import md_table
 from sinc_pipeline.defs.resources import PARTITION_TAG
 
@@ -43,7 +43,7 @@ def _report_asset(settings: Settings):
                        f"atrasadas após {fiscal.contingency_limit_hours} h. Arquivo Parquet em "
                        f"`{settings.reports_root}/fiscal/lacunas_numeracao/`.")
     def lacunas_numeracao(context: AssetExecutionContext) -> MaterializeResult:
-        with failures_as_dagster():
+        with core_step(context):
             report = build_report(settings)
         path = write_report(settings, report)
         gaps = report.gaps.sort_values(["dias_restantes", "cnpj", "modelo", "serie", "inicio"], na_position="first")
@@ -79,7 +79,7 @@ def _quarantine_check(settings: Settings):
                              "enviar de novo os libera.")
     def sem_documentos_em_quarentena(context: AssetCheckExecutionContext) -> AssetCheckResult:
         store_id = context.run.tags.get(PARTITION_TAG)
-        with failures_as_dagster():
+        with core_step(context):
             held = open_entries(settings, store_id)
         docs = held[held["tabela"] == fiscal.table]
         listing = _table(docs.rename(columns={"chave_acesso": "chave", "grupo": "venda"}),

@@ -27,7 +27,7 @@ from sinc_pipeline.core.markdown import markdown_table as core_markdown_table
 from sinc_pipeline.core.locks import store_lock
 from sinc_pipeline.snapshots.restore import RestoreResult, restore
 from sinc_pipeline.snapshots import INCREMENTAL, LocalStorage
-from sinc_pipeline.defs.failures import failures_as_dagster
+from sinc_pipeline.defs.steps import core_step
 from sinc_pipeline.defs.partitions import stores_partitions
 
 ASSET = "base_dados_loja"
@@ -135,7 +135,7 @@ def build_snapshot_asset(settings: Settings):
                        f"{settings.snapshots.keep_full} snapshots completos com seus incrementais.")
     def base_dados_loja(context: AssetExecutionContext, config: GerarBaseConfig) -> MaterializeResult:
         modo = config.modo.value if config.modo else None
-        with failures_as_dagster():
+        with core_step(context):
             result = dump_store(settings, context.partition_key, modo, run_id=context.run_id)
         for note in result.notes:
             context.log.warning(note)
@@ -153,7 +153,7 @@ def build_restore_job(settings: Settings):
     def restaurar_base_op(context: OpExecutionContext, config: RestaurarBaseConfig):
         problems: list[str] = []
         destino = expand_env(config.destino, "destino", problems)
-        with failures_as_dagster():
+        with core_step(context):
             if problems:
                 raise SincError("; ".join(problems))
             store = settings.store(config.loja)
@@ -179,7 +179,7 @@ def build_bootstrap_job(settings: Settings):
         out=Out(Nothing, description="Resumo da criação (metadados)."),
         description="Cria o banco da loja a partir da origem.")
     def criar_base_loja_op(context: OpExecutionContext):
-        with failures_as_dagster():
+        with core_step(context):
             result = create_store_database(settings, context.partition_key, run_id=context.run_id)
         context.log.info(f"Banco da loja {result.store} criado em {result.target}: "
                          f"{sum(result.tables.values())} linhas em {len(result.tables)} tabelas")

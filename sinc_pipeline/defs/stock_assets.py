@@ -16,10 +16,11 @@ from sinc_pipeline.settings import Settings
 from sinc_pipeline.core.errors import SincError
 from sinc_pipeline.stock.divergence import divergence_summary, divergences_frame
 from sinc_pipeline.stock.align import apply_alignment, compute_divergences, divergence_path, read_divergences, write_divergences
-from sinc_pipeline.defs.failures import as_failure, failures_as_dagster
+from sinc_pipeline.defs.failures import as_failure
 from sinc_pipeline.defs.metadata import md_table
 from sinc_pipeline.defs.partitions import stores_partitions
 from sinc_pipeline.defs.resources import PARTITION_TAG
+from sinc_pipeline.defs.steps import core_step
 from sinc_pipeline.defs.sync_assets import keys_for
 
 GROUP = "estoque"
@@ -33,8 +34,8 @@ class AlinharEstoqueConfig(Config):
     simular: bool = False
 
 
-def _run(fn, *args, **kwargs):
-    with failures_as_dagster():
+def _run(context, fn, *args, **kwargs):
+    with core_step(context):
         return fn(*args, **kwargs)
 
 
@@ -54,7 +55,7 @@ def build(settings: Settings) -> Definitions:
                        f"`{settings.reports_root}/<loja>/divergencias_estoque/<run_id>.parquet`.")
     def divergencias_estoque(context: AssetExecutionContext) -> MaterializeResult:
         store_id = context.partition_key
-        div = _run(compute_divergences, settings, store_id)
+        div = _run(context, compute_divergences, settings, store_id)
         path = write_divergences(settings, div, context.run_id)
         summary = divergence_summary(divergences_frame(div.table), top=TOP)
         situ = div.table.column("situacao").to_pylist()
@@ -91,7 +92,7 @@ def build(settings: Settings) -> Definitions:
             raise as_failure(SincError(f"Arquivo de divergências {str(path)!r} não existe para a loja {store_id}",
                                        hint="rode o job alinhar_estoque, que materializa divergencias_estoque "
                                             "antes de ajustar."))
-        result = _run(apply_alignment, settings, store_id, read_divergences(path), run_id=context.run_id)
+        result = _run(context, apply_alignment, settings, store_id, read_divergences(path), run_id=context.run_id)
         if result.conflicts:
             context.log.warning(f"{store_id}: {len(result.conflicts)} produto(s) alterado(s) durante o alinhamento; "
                                 "ficam para a próxima execução.")
@@ -115,7 +116,7 @@ def build(settings: Settings) -> Definitions:
                              "vendas retidas na quarentena fiscal).")
     def nenhuma_divergencia_restante(context: AssetCheckExecutionContext) -> AssetCheckResult:
         store_id = context.run.tags.get(PARTITION_TAG)
-        div = _run(compute_divergences, settings, store_id)
+        div = _run(context, compute_divergences, settings, store_id)
         summary = divergence_summary(divergences_frame(div.table), top=TOP)
         return AssetCheckResult(passed=summary["quantidade"] == 0, metadata={
             "loja": store_id,

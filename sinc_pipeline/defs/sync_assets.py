@@ -14,7 +14,7 @@ from sinc_pipeline.settings import Settings, TableConfig
 from sinc_pipeline.core.db import redact
 from sinc_pipeline.sync.unit import sync_unit
 from sinc_pipeline.sync.verify import verify_table
-from sinc_pipeline.defs.failures import failures_as_dagster
+from sinc_pipeline.defs.steps import core_step
 from sinc_pipeline.defs.metadata import (KIND_TAG, SYNC_KIND, TABLE_TAG, agreement_metadata, report_metadata,
                                          result_metadata)
 from sinc_pipeline.defs.partitions import stores_partitions
@@ -59,14 +59,14 @@ def build_unit_asset(settings: Settings, unit: list[TableConfig], deps: list[Ass
                  description=f"Unidade de sincronização: {', '.join(t.name for t in unit)}.")
     def _sync(context: AssetExecutionContext):
         store_id = context.partition_key
-        with failures_as_dagster():
+        with core_step(context):
             results = sync_unit(settings, store_id, unit, run_id=context.run_id)
         for t, r in zip(unit, results):
             context.log.info(f"{r.table} ({store_id}): {r.inserted} inseridas, {r.updated} atualizadas, "
                              f"{r.deleted} excluídas de {r.compared} comparadas")
             yield MaterializeResult(asset_key=table_key(t), metadata={**result_metadata(r), **report_metadata(r.extra)})
         for t in unit:
-            with failures_as_dagster():
+            with core_step(context):
                 a = verify_table(settings, store_id, t)
             yield AssetCheckResult(asset_key=table_key(t), check_name=CHECK, passed=a.passed,
                                    metadata=agreement_metadata(a))
