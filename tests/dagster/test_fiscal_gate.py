@@ -37,7 +37,8 @@ def test_dagster_check_fails_listing_held_documents_then_passes(make_db, tmp_pat
         assert res.success, res.error                                  # the rest of the run proceeds
         assert res.checks["enviar_documentos_fiscais:sem_documentos_em_quarentena"]["passou"] is False
         assert res.assets["enviar_documentos_fiscais"]["documentos_retidos"] == 1
-        listing = _materialization_metadata(instance, res.run_id, "enviar_documentos_fiscais")["documentos_retidos_lista"]
+        sent = _materialization_metadata(instance, res.run_id, "enviar_documentos_fiscais")
+        listing = sent["documentos_retidos_lista"]
         assert isinstance(listing, MarkdownMetadataValue)                 # the gate's plain Markdown, shown as such
         assert listing.value.splitlines()[0] == "| documento | chave de acesso | venda | motivo |"
         assert bad_key in listing.value
