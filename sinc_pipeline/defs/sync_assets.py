@@ -64,7 +64,8 @@ def build_unit_asset(settings: Settings, unit: list[TableConfig], deps: list[Ass
         for t, r in zip(unit, results):
             context.log.info(f"{r.table} ({store_id}): {r.inserted} inseridas, {r.updated} atualizadas, "
                              f"{r.deleted} excluídas de {r.compared} comparadas")
-            yield MaterializeResult(asset_key=table_key(t), metadata={**result_metadata(r), **report_metadata(r.extra)})
+            yield MaterializeResult(asset_key=table_key(t),
+                                    metadata={**result_metadata(r), **report_metadata(r.extra)})
         for t in unit:
             with core_step(context):
                 a = verify_table(settings, store_id, t)
