@@ -66,9 +66,10 @@ def _print_summary(summary) -> None:
     state = "OK" if summary.success else "FALHOU"
     print(f"[{state}] {summary.job} loja={summary.store} run_id={summary.run_id}")
     for asset, md in summary.assets.items():
-        if "inseridas" in md:
-            print(f"    {asset:<32} inseridas={md['inseridas']:<7} atualizadas={md['atualizadas']:<7} "
-                  f"excluidas={md['excluidas']:<7} comparadas={md.get('linhas_comparadas', 0)}")
+        counts = summary.syncs.get(asset)
+        if counts is not None:
+            print(f"    {asset:<32} inseridas={counts.inserted:<7} atualizadas={counts.updated:<7} "
+                  f"excluidas={counts.deleted:<7} comparadas={counts.compared}")
         else:
             scalars = [f"{k}={v}" for k, v in md.items()
                        if isinstance(v, int | float | str) and len(str(v)) <= 60][:5]

@@ -12,6 +12,7 @@ import yaml
 from dagster import DagsterEventType, DagsterInvalidConfigError, Definitions, JobDefinition
 
 from sinc_pipeline.core.errors import SincError
+from sinc_pipeline.defs.metadata import SyncCounts, sync_counts
 
 
 @dataclass
@@ -23,6 +24,7 @@ class RunSummary:
     assets: dict[str, dict] = field(default_factory=dict)
     checks: dict[str, dict] = field(default_factory=dict)
     error: str | None = None
+    syncs: dict[str, SyncCounts] = field(default_factory=dict)   # asset -> counts, for the sync assets
 
     @property
     def failed_checks(self) -> list[str]:
@@ -32,7 +34,8 @@ class RunSummary:
     def as_dict(self) -> dict:
         return {"loja": self.store, "job": self.job, "run_id": self.run_id, "sucesso": self.success,
                 "ativos": self.assets, "verificacoes": self.checks,
-                "verificacoes_com_falha": self.failed_checks, "erro": self.error}
+                "verificacoes_com_falha": self.failed_checks, "erro": self.error,
+                "sincronizacoes": [{"ativo": a, **c.as_dict()} for a, c in self.syncs.items()]}
 
 
 def parse_sets(sets: list[str]) -> dict[str, Any]:
@@ -95,7 +98,11 @@ def run_job(defs: Definitions, job_name: str, store: str | None, sets: dict[str,
     summary = RunSummary(store, job_name, result.run_id, result.success)
     for ev in result.get_asset_materialization_events():
         mat = ev.event_specific_data.materialization
-        summary.assets[mat.asset_key.to_user_string()] = {k: _value(v) for k, v in mat.metadata.items()}
+        name, md = mat.asset_key.to_user_string(), {k: _value(v) for k, v in mat.metadata.items()}
+        summary.assets[name] = md
+        counts = sync_counts(defs, mat.asset_key, md)
+        if counts is not None:
+            summary.syncs[name] = counts
     for ev in result.all_events:
         if ev.event_type == DagsterEventType.ASSET_CHECK_EVALUATION:
             data = ev.event_specific_data

@@ -20,7 +20,7 @@ from sinc_pipeline.core.compat import pair
 from sinc_pipeline.core.db import redact
 from sinc_pipeline.core.errors import SchemaError, naming_failures
 from sinc_pipeline.sync.mapping import Mapping
-from sinc_pipeline.core.types import arrow_type
+from sinc_pipeline.core.types import arrow_type, warn_unknown_types
 
 
 @dataclass(frozen=True)
@@ -164,6 +164,9 @@ def resolve_plan(table: TableConfig, store: StoreConfig, origin_conn: Connection
                 f"Coluna {phys!r} não existe na tabela {s.name!r} do banco da loja {store.id} {redact(store_url)} "
                 f"(coluna {col!r} da origem). Dica: mapeie-a em 'columns' ou acrescente-a a 'exclude'."
             )
+    warn_unknown_types(o, mapping.columns, f"de origem {redact(origin_url)}")
+    warn_unknown_types(s, [mapping.physical[c] for c in mapping.store_columns],
+                       f"da loja {store.id} {redact(store_url)}")
     schema = pa.schema([(c, arrow_type(o.c[c].type)) for c in mapping.columns])
     schema, source_types = _compare_types(table, store, o, s, mapping, schema)
     return TablePlan(table, o, s, mapping, schema, dict(scope.filters), scope.store_filters, source_types)

@@ -10,12 +10,14 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import sqlalchemy as sa
+
+from sinc_pipeline.core.logs import warn_once
 
 DEFAULT_NUMERIC = (38, 10)  # NUMERIC declared without precision/scale
 
@@ -45,6 +47,37 @@ def arrow_type(col_type: sa.types.TypeEngine, dialect: str = "") -> pa.DataType:
     if isinstance(t, sa.LargeBinary) or name in ("BLOB", "BYTEA", "VARBINARY", "BINARY", "LONGBLOB"):
         return pa.binary()
     return pa.string()
+
+
+TEXT_TYPES = (sa.String, sa.JSON, sa.Uuid)     # read as text on purpose (JSON as its canonical dump)
+
+
+def read_as_text_only(col_type: sa.types.TypeEngine) -> bool:
+    """True when ``arrow_type`` reads ``col_type`` as text only because it does not know it
+    (INTERVAL, MONEY, INET, YEAR, a column without a declared type…)."""
+    return pa.types.is_string(arrow_type(col_type)) and not isinstance(col_type, TEXT_TYPES)
+
+
+def _type_name(t: sa.types.TypeEngine) -> str:
+    if isinstance(t, sa.types.NullType):
+        return "sem tipo reconhecido"
+    try:
+        return str(t)
+    except Exception:  # noqa: BLE001 - a type without a default rendering
+        return type(t).__name__
+
+
+def warn_unknown_types(table: sa.Table, columns: Iterable[str], where: str) -> None:
+    """Say once per table and run (WARNING) which of ``columns`` of ``table`` (in the database
+    ``where``) have a type this module does not know, read and compared as text."""
+    unknown = [c for c in columns if read_as_text_only(table.c[c].type)]
+    if not unknown:
+        return
+    listed = ", ".join(f"{c!r} ({_type_name(table.c[c].type)})" for c in unknown)
+    warn_once(("tipo_como_texto", where, table.name, tuple(unknown)),
+              f"Tabela {table.name!r} do banco {where}: coluna(s) de tipo desconhecido {listed}, lida(s) e "
+              "comparada(s) como texto (o texto que o driver devolve). Dica: exclua a coluna (exclude) se ela "
+              "não precisa ser sincronizada, ou converta-a para um tipo comum (texto, número, data).")
 
 
 def _to_bool(v: Any) -> Any:

@@ -9,14 +9,15 @@
 
 import pandas as pd
 from dagster import (AssetCheckExecutionContext, AssetCheckResult, AssetExecutionContext, AssetKey,
-                     DefaultScheduleStatus, Failure, MaterializeResult, MetadataValue, ScheduleDefinition, asset,
+                     DefaultScheduleStatus, Definitions, MaterializeResult, MetadataValue, ScheduleDefinition, asset,
                      asset_check, define_asset_job, in_process_executor)
 
 from sinc_pipeline.settings import Settings
 from sinc_pipeline.core.db import redact
-from sinc_pipeline.core.errors import SincError
 from sinc_pipeline.fiscal.quarantine import open_entries
 from sinc_pipeline.fiscal.report import build_report, write_report
+from sinc_pipeline.defs.steps import core_step
+from sinc_pipeline.defs.metadata import md_table
 from sinc_pipeline.defs.resources import PARTITION_TAG
 
 GROUP = "fiscal"
@@ -25,12 +26,10 @@ QUARANTINE_CHECK = "sem_documentos_em_quarentena"
 TOP = 30
 
 
-def _markdown(df: pd.DataFrame, columns: list[str], empty: str, limit: int = TOP) -> str:
-    if df.empty:
-        return empty
-    shown = df[columns].head(limit).astype(object).where(df[columns].head(limit).notna(), "—")
-    text = shown.to_markdown(index=False, disable_numparse=True)
-    return text + (f"\n\n… e mais {len(df) - limit} linha(s) no arquivo Parquet." if len(df) > limit else "")
+def _table(df: pd.DataFrame, columns: list[str], empty: str) -> MetadataValue:
+    """The first ``TOP`` rows of ``df`` (the rest are in the Parquet file)."""
+    return md_table(df[columns].to_dict("records"), columns, limit=TOP, empty=empty,
+                    more="… e mais {n} linha(s) no arquivo Parquet.")
 
 
 def _report_asset(settings: Settings):
@@ -44,10 +43,8 @@ def _report_asset(settings: Settings):
                        f"atrasadas após {fiscal.contingency_limit_hours} h. Arquivo Parquet em "
                        f"`{settings.reports_root}/fiscal/lacunas_numeracao/`.")
     def lacunas_numeracao(context: AssetExecutionContext) -> MaterializeResult:
-        try:
+        with core_step(context):
             report = build_report(settings)
-        except SincError as err:
-            raise Failure(description=str(err)) from None
         path = write_report(settings, report)
         gaps = report.gaps.sort_values(["dias_restantes", "cnpj", "modelo", "serie", "inicio"], na_position="first")
         pending = report.pending.assign(atrasado=report.pending["atrasado"].map({True: "sim", False: "não"}))
@@ -59,12 +56,12 @@ def _report_asset(settings: Settings):
             "lacunas_com_prazo_vencido": MetadataValue.int(report.overdue_gaps),
             "contingencia_pendente": MetadataValue.int(len(pending)),
             "contingencia_atrasada": MetadataValue.int(report.late_pending),
-            "tabela_lacunas": MetadataValue.md(_markdown(
+            "tabela_lacunas": _table(
                 gaps, ["loja", "cnpj", "modelo", "serie", "inicio", "fim", "quantidade", "prazo_inutilizacao",
-                       "dias_restantes"], "Nenhuma lacuna de numeração.")),
-            "tabela_contingencia": MetadataValue.md(_markdown(
+                       "dias_restantes"], "Nenhuma lacuna de numeração."),
+            "tabela_contingencia": _table(
                 pending, ["loja", "chave", "serie", "numero", "emitido_em", "idade_horas", "atrasado"],
-                "Nenhum documento em contingência pendente de transmissão.")),
+                "Nenhum documento em contingência pendente de transmissão."),
             "gerado_em": MetadataValue.text(f"{report.generated_at:%Y-%m-%d %H:%M:%S} ({fiscal.timezone})"),
             "arquivo": MetadataValue.path(str(path)),
         })
@@ -82,27 +79,25 @@ def _quarantine_check(settings: Settings):
                              "enviar de novo os libera.")
     def sem_documentos_em_quarentena(context: AssetCheckExecutionContext) -> AssetCheckResult:
         store_id = context.run.tags.get(PARTITION_TAG)
-        try:
+        with core_step(context):
             held = open_entries(settings, store_id)
-        except SincError as err:
-            raise Failure(description=str(err)) from None
         docs = held[held["tabela"] == fiscal.table]
-        listing = _markdown(docs.rename(columns={"chave_acesso": "chave", "grupo": "venda"}),
-                            ["documento", "chave", "venda", "motivo", "retido_em", "tentativas"],
-                            "Nenhum documento retido.")
+        listing = _table(docs.rename(columns={"chave_acesso": "chave", "grupo": "venda"}),
+                         ["documento", "chave", "venda", "motivo", "retido_em", "tentativas"],
+                         "Nenhum documento retido.")
         return AssetCheckResult(passed=held.empty, metadata={
             "loja": store_id or "todas",
             "documentos_retidos": MetadataValue.int(len(docs)),
             "linhas_retidas": MetadataValue.int(len(held)),
-            "retidos": MetadataValue.md(listing),
+            "retidos": listing,
         })
 
     return sem_documentos_em_quarentena
 
 
-def build(settings: Settings) -> dict:
+def build(settings: Settings) -> Definitions:
     if settings.fiscal is None:
-        return {"assets": [], "jobs": [], "schedules": [], "asset_checks": []}
+        return Definitions()
     report = _report_asset(settings)
     job = define_asset_job(JOB, selection=[report], executor_def=in_process_executor, tags={"sinc/job": JOB},
                            description="Relatório fiscal: lacunas de numeração e contingências pendentes "
@@ -114,4 +109,4 @@ def build(settings: Settings) -> dict:
                                               "ser ligado aqui.")
     sends = {t.name for t in settings.tables if t.direction == "send"}
     checks = [_quarantine_check(settings)] if settings.fiscal.table in sends else []
-    return {"assets": [report], "jobs": [job], "schedules": [schedule], "asset_checks": checks}
+    return Definitions(assets=[report], jobs=[job], schedules=[schedule], asset_checks=checks)

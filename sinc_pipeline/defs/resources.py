@@ -1,11 +1,11 @@
 """Resources: the settings, and the per-store lock held for a whole run."""
 from __future__ import annotations
 
-from dagster import Failure, InitResourceContext, resource
+from dagster import InitResourceContext, resource
 
 from sinc_pipeline.settings import Settings
-from sinc_pipeline.core.errors import SincError
 from sinc_pipeline.core.locks import store_lock
+from sinc_pipeline.defs.failures import failures_as_dagster
 
 PARTITION_TAG = "dagster/partition"
 
@@ -25,9 +25,6 @@ def lock_resource(settings: Settings):
         if not store_id:
             yield None
             return
-        try:
-            with store_lock(settings.dagster_home, store_id):
-                yield store_id
-        except SincError as err:
-            raise Failure(description=str(err)) from None
+        with failures_as_dagster(), store_lock(settings.dagster_home, store_id):
+            yield store_id
     return _lock

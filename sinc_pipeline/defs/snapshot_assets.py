@@ -15,7 +15,7 @@ from enum import Enum
 from typing import Optional
 
 import pyarrow as pa
-from dagster import (AssetExecutionContext, Config, Failure, MaterializeResult, MetadataValue, Nothing,
+from dagster import (AssetExecutionContext, Config, Definitions, MaterializeResult, MetadataValue, Nothing,
                      OpExecutionContext, Out, Output, asset, define_asset_job, in_process_executor, job, op)
 from pydantic import Field
 
@@ -23,9 +23,11 @@ from sinc_pipeline.provisioning.store_database import BootstrapResult, create_st
 from sinc_pipeline.settings import Settings, expand_env
 from sinc_pipeline.snapshots.dump import DumpResult, dump_store
 from sinc_pipeline.core.errors import SincError
+from sinc_pipeline.core.markdown import markdown_table as core_markdown_table
 from sinc_pipeline.core.locks import store_lock
 from sinc_pipeline.snapshots.restore import RestoreResult, restore
 from sinc_pipeline.snapshots import INCREMENTAL, LocalStorage
+from sinc_pipeline.defs.steps import core_step
 from sinc_pipeline.defs.partitions import stores_partitions
 
 ASSET = "base_dados_loja"
@@ -59,18 +61,9 @@ class RestaurarBaseConfig(Config):
 # ----------------------------------------------------------------------------------------------
 # Presentation (pure)
 # ----------------------------------------------------------------------------------------------
-def _cell(value) -> str:
-    text = "NULL" if value is None else (value.hex() if isinstance(value, bytes) else str(value))
-    text = text.replace("|", "\\|").replace("\n", " ")
-    return text if len(text) <= PREVIEW_CELL else text[:PREVIEW_CELL - 1] + "…"
-
-
 def markdown_table(table: pa.Table) -> str:
-    """A Markdown table of ``table``'s rows (values shown as they are, NULL as NULL)."""
-    head = "| " + " | ".join(table.column_names) + " |"
-    rule = "|" + "|".join(" --- " for _ in table.column_names) + "|"
-    body = ["| " + " | ".join(_cell(v) for v in row.values()) + " |" for row in table.to_pylist()]
-    return "\n".join([head, rule, *body])
+    """A Markdown table of an Arrow table's rows (values shown as they are, NULL as NULL, long cells cut)."""
+    return core_markdown_table(table.to_pylist(), table.column_names, null="NULL", max_cell=PREVIEW_CELL)
 
 
 def _size(n: int) -> str:
@@ -133,10 +126,6 @@ def bootstrap_metadata(r: BootstrapResult) -> dict:
 # ----------------------------------------------------------------------------------------------
 # Definitions
 # ----------------------------------------------------------------------------------------------
-def _failure(err: SincError) -> Failure:
-    return Failure(description=str(err))
-
-
 def build_snapshot_asset(settings: Settings):
     @asset(name=ASSET, group_name=GROUP, partitions_def=stores_partitions(settings), kinds={"parquet"},
            required_resource_keys={"trava_loja"},
@@ -146,10 +135,8 @@ def build_snapshot_asset(settings: Settings):
                        f"{settings.snapshots.keep_full} snapshots completos com seus incrementais.")
     def base_dados_loja(context: AssetExecutionContext, config: GerarBaseConfig) -> MaterializeResult:
         modo = config.modo.value if config.modo else None
-        try:
+        with core_step(context):
             result = dump_store(settings, context.partition_key, modo, run_id=context.run_id)
-        except SincError as err:
-            raise _failure(err) from None
         for note in result.notes:
             context.log.warning(note)
         m = result.manifest
@@ -166,15 +153,13 @@ def build_restore_job(settings: Settings):
     def restaurar_base_op(context: OpExecutionContext, config: RestaurarBaseConfig):
         problems: list[str] = []
         destino = expand_env(config.destino, "destino", problems)
-        try:
+        with core_step(context):
             if problems:
                 raise SincError("; ".join(problems))
             store = settings.store(config.loja)
             with store_lock(settings.dagster_home, store.id):
                 result = restore(LocalStorage(settings.snapshots.root), store.id, config.snapshot, destino,
                                  replace=config.substituir)
-        except SincError as err:
-            raise _failure(err) from None
         context.log.info(f"Loja {config.loja} restaurada no snapshot {result.snapshot_id} em {result.target}: "
                          f"{sum(result.tables.values())} linhas")
         return Output(None, metadata=restore_metadata(result))
@@ -194,10 +179,8 @@ def build_bootstrap_job(settings: Settings):
         out=Out(Nothing, description="Resumo da criação (metadados)."),
         description="Cria o banco da loja a partir da origem.")
     def criar_base_loja_op(context: OpExecutionContext):
-        try:
+        with core_step(context):
             result = create_store_database(settings, context.partition_key, run_id=context.run_id)
-        except SincError as err:
-            raise _failure(err) from None
         context.log.info(f"Banco da loja {result.store} criado em {result.target}: "
                          f"{sum(result.tables.values())} linhas em {len(result.tables)} tabelas")
         return Output(None, metadata=bootstrap_metadata(result))
@@ -213,12 +196,11 @@ def build_bootstrap_job(settings: Settings):
     return criar_base_loja
 
 
-def build(settings: Settings) -> dict:
+def build(settings: Settings) -> Definitions:
     snapshot = build_snapshot_asset(settings)
     gerar = define_asset_job(
         "gerar_base_dados", selection=[snapshot], partitions_def=stores_partitions(settings),
         executor_def=in_process_executor, tags={"sinc/job": "gerar_base_dados"},
         description="Gerar Base de Dados: snapshot completo ou incremental (config modo) do banco da loja em "
                     "Parquet, para backup, análise, restauração e migração.")
-    return {"assets": [snapshot], "jobs": [gerar, build_restore_job(settings), build_bootstrap_job(settings)],
-            "schedules": [], "asset_checks": []}
+    return Definitions(assets=[snapshot], jobs=[gerar, build_restore_job(settings), build_bootstrap_job(settings)])

@@ -9,15 +9,18 @@ lives in ``stock/align.py``; this module only wires it.
 """
 
 from dagster import (AssetCheckExecutionContext, AssetCheckResult, AssetExecutionContext, AssetKey, AssetSelection,
-                     Config, Failure, MaterializeResult, MetadataValue, asset, asset_check, define_asset_job,
+                     Config, Definitions, MaterializeResult, MetadataValue, asset, asset_check, define_asset_job,
                      in_process_executor)
 
 from sinc_pipeline.settings import Settings
 from sinc_pipeline.core.errors import SincError
 from sinc_pipeline.stock.divergence import divergence_summary, divergences_frame
 from sinc_pipeline.stock.align import apply_alignment, compute_divergences, divergence_path, read_divergences, write_divergences
+from sinc_pipeline.defs.failures import as_failure
+from sinc_pipeline.defs.metadata import md_table
 from sinc_pipeline.defs.partitions import stores_partitions
 from sinc_pipeline.defs.resources import PARTITION_TAG
+from sinc_pipeline.defs.steps import core_step
 from sinc_pipeline.defs.sync_assets import keys_for
 
 GROUP = "estoque"
@@ -31,31 +34,18 @@ class AlinharEstoqueConfig(Config):
     simular: bool = False
 
 
-def _md_rows(rows: list[dict], columns: list[str], limit: int = TOP) -> str:
-    if not rows:
-        return "Nenhuma."
-    fmt = lambda v: "—" if v is None else format(v, "f") if hasattr(v, "as_tuple") else str(v)  # noqa: E731
-    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    lines += ["| " + " | ".join(fmt(r.get(c)) for c in columns) + " |" for r in rows[:limit]]
-    if len(rows) > limit:
-        lines.append(f"| … e mais {len(rows) - limit} |" + " |" * (len(columns) - 1))
-    return "\n".join(lines)
-
-
-def _run(fn, *args, **kwargs):
-    try:
+def _run(context, fn, *args, **kwargs):
+    with core_step(context):
         return fn(*args, **kwargs)
-    except SincError as err:
-        raise Failure(description=str(err)) from None
 
 
-def build(settings: Settings) -> dict:
+def build(settings: Settings) -> Definitions:
     if settings.stock is None:
-        return {"assets": [], "jobs": [], "schedules": [], "asset_checks": []}
+        return Definitions()
     cfg = settings.stock
     parts = stores_partitions(settings)
     send_keys = keys_for(settings, "send")
-    where = f"`{cfg.table}` na origem e `{cfg.store_table or cfg.table}` na loja"
+    where = f"`{cfg.table}` na origem e `{cfg.target_name}` na loja"
 
     @asset(name=DIVERGENCES, group_name=GROUP, partitions_def=parts, deps=send_keys, kinds={"parquet"},
            required_resource_keys={"trava_loja"},
@@ -65,7 +55,7 @@ def build(settings: Settings) -> dict:
                        f"`{settings.reports_root}/<loja>/divergencias_estoque/<run_id>.parquet`.")
     def divergencias_estoque(context: AssetExecutionContext) -> MaterializeResult:
         store_id = context.partition_key
-        div = _run(compute_divergences, settings, store_id)
+        div = _run(context, compute_divergences, settings, store_id)
         path = write_divergences(settings, div, context.run_id)
         summary = divergence_summary(divergences_frame(div.table), top=TOP)
         situ = div.table.column("situacao").to_pylist()
@@ -99,10 +89,10 @@ def build(settings: Settings) -> dict:
             return
         path = divergence_path(settings, store_id, context.run_id)
         if not path.exists():
-            raise Failure(description=f"Arquivo de divergências {str(path)!r} não existe para a loja {store_id}. "
-                                      "Dica: rode o job alinhar_estoque, que materializa divergencias_estoque "
-                                      "antes de ajustar.")
-        result = _run(apply_alignment, settings, store_id, read_divergences(path), run_id=context.run_id)
+            raise as_failure(SincError(f"Arquivo de divergências {str(path)!r} não existe para a loja {store_id}",
+                                       hint="rode o job alinhar_estoque, que materializa divergencias_estoque "
+                                            "antes de ajustar."))
+        result = _run(context, apply_alignment, settings, store_id, read_divergences(path), run_id=context.run_id)
         if result.conflicts:
             context.log.warning(f"{store_id}: {len(result.conflicts)} produto(s) alterado(s) durante o alinhamento; "
                                 "ficam para a próxima execução.")
@@ -113,8 +103,8 @@ def build(settings: Settings) -> dict:
             "incluidos": MetadataValue.int(result.inserted),
             "registros_auditoria": MetadataValue.int(result.audit_rows),
             "alterados_durante_alinhamento": MetadataValue.int(len(result.conflicts)),
-            "conflitos": MetadataValue.md(_md_rows(result.conflicts, key + ["quantidade_lida", "quantidade_atual",
-                                                                            "quantidade_origem"])),
+            "conflitos": md_table(result.conflicts, key + ["quantidade_lida", "quantidade_atual", "quantidade_origem"],
+                                  limit=TOP, empty="Nenhuma."),
             "adiados_quarentena_fiscal": MetadataValue.int(len(result.deferred)),
             "tabela_auditoria": cfg.adjustments_table,
             "duracao_s": MetadataValue.float(round(result.duration_s, 4)),
@@ -126,7 +116,7 @@ def build(settings: Settings) -> dict:
                              "vendas retidas na quarentena fiscal).")
     def nenhuma_divergencia_restante(context: AssetCheckExecutionContext) -> AssetCheckResult:
         store_id = context.run.tags.get(PARTITION_TAG)
-        div = _run(compute_divergences, settings, store_id)
+        div = _run(context, compute_divergences, settings, store_id)
         summary = divergence_summary(divergences_frame(div.table), top=TOP)
         return AssetCheckResult(passed=summary["quantidade"] == 0, metadata={
             "loja": store_id,
@@ -141,5 +131,5 @@ def build(settings: Settings) -> dict:
         description="Alinhar Estoque: envia os dados pendentes da loja, compara o estoque da loja com o da origem "
                     "(divergencias_estoque) e ajusta a loja com registro de auditoria (ajustes_estoque). Opção do "
                     "launchpad: simular: true para só ver as divergências, sem alterar nada.")
-    return {"assets": [divergencias_estoque, ajustes_estoque], "jobs": [job], "schedules": [],
-            "asset_checks": [nenhuma_divergencia_restante]}
+    return Definitions(assets=[divergencias_estoque, ajustes_estoque], jobs=[job],
+                       asset_checks=[nenhuma_divergencia_restante])

@@ -8,14 +8,15 @@ confirms both sides agree for that store (row count and content checksum).
 """
 
 from dagster import (AssetCheckResult, AssetCheckSpec, AssetDep, AssetExecutionContext, AssetKey, AssetSpec,
-                     Failure, MaterializeResult, multi_asset)
+                     MaterializeResult, multi_asset)
 
 from sinc_pipeline.settings import Settings, TableConfig
 from sinc_pipeline.core.db import redact
-from sinc_pipeline.core.errors import SincError
 from sinc_pipeline.sync.unit import sync_unit
 from sinc_pipeline.sync.verify import verify_table
-from sinc_pipeline.defs.metadata import agreement_metadata, result_metadata
+from sinc_pipeline.defs.steps import core_step
+from sinc_pipeline.defs.metadata import (KIND_TAG, SYNC_KIND, TABLE_TAG, agreement_metadata, report_metadata,
+                                         result_metadata)
 from sinc_pipeline.defs.partitions import stores_partitions
 
 VERB = {"receive": "receber", "send": "enviar"}
@@ -46,7 +47,7 @@ def build_unit_asset(settings: Settings, unit: list[TableConfig], deps: list[Ass
     name = f"{VERB[direction]}_" + (f"grupo_{unit[0].group}" if unit[0].group else unit[0].name)
     specs = [AssetSpec(table_key(t), group_name=GROUP[direction], description=_description(t, settings),
                        deps=[AssetDep(d) for d in deps], kinds={"sql"},
-                       tags={"sinc/direcao": direction})
+                       tags={"sinc/direcao": direction, KIND_TAG: SYNC_KIND, TABLE_TAG: t.name})
              for t in unit]
     checks = [AssetCheckSpec(CHECK, asset=table_key(t),
                              description="Origem e loja conferem para esta loja: contagem de linhas e checksum "
@@ -58,19 +59,16 @@ def build_unit_asset(settings: Settings, unit: list[TableConfig], deps: list[Ass
                  description=f"Unidade de sincronização: {', '.join(t.name for t in unit)}.")
     def _sync(context: AssetExecutionContext):
         store_id = context.partition_key
-        try:
+        with core_step(context):
             results = sync_unit(settings, store_id, unit, run_id=context.run_id)
-        except SincError as err:
-            raise Failure(description=str(err)) from None
         for t, r in zip(unit, results):
             context.log.info(f"{r.table} ({store_id}): {r.inserted} inseridas, {r.updated} atualizadas, "
                              f"{r.deleted} excluídas de {r.compared} comparadas")
-            yield MaterializeResult(asset_key=table_key(t), metadata={**result_metadata(r), **r.extra})
+            yield MaterializeResult(asset_key=table_key(t),
+                                    metadata={**result_metadata(r), **report_metadata(r.extra)})
         for t in unit:
-            try:
+            with core_step(context):
                 a = verify_table(settings, store_id, t)
-            except SincError as err:
-                raise Failure(description=str(err)) from None
             yield AssetCheckResult(asset_key=table_key(t), check_name=CHECK, passed=a.passed,
                                    metadata=agreement_metadata(a))
 

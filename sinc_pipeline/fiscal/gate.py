@@ -25,6 +25,7 @@ from sqlalchemy.engine import Connection
 from sinc_pipeline.core.db import redact
 from sinc_pipeline.core.errors import SchemaError
 from sinc_pipeline.core.layout import TablePlan
+from sinc_pipeline.core.markdown import Markdown, markdown_table
 from sinc_pipeline.core.owned import utcnow
 from sinc_pipeline.fiscal.quarantine import (HELD, RELEASED, REPLACED, ensure_quarantine_table,
                                              quarantine_table)
@@ -298,20 +299,9 @@ def _series(value: int | None) -> set[int]:
     return set() if value is None else {value}
 
 
-def _md_list(failing: list[dict], limit: int = 50) -> object:
-    rows = ["| documento | chave de acesso | venda | motivo |", "|---|---|---|---|"]
-    for f in failing[:limit]:
-        motivo = str(f["motivo"]).replace("|", "/")
-        rows.append(f"| {f['documento']} | {f['chave'] or '—'} | {f['grupo'] if f['grupo'] is not None else '—'} "
-                    f"| {motivo} |")
-    if len(failing) > limit:
-        rows.append(f"| … e mais {len(failing) - limit} | | | |")
-    text = "\n".join(rows)
-    try:
-        from dagster import MetadataValue
-    except ImportError:  # pragma: no cover - dagster is a dependency
-        return text
-    return MetadataValue.md(text)
+def _md_list(failing: list[dict], limit: int = 50) -> Markdown:
+    rows = [[f["documento"], f["chave"] or None, f["grupo"], f["motivo"]] for f in failing]
+    return Markdown(markdown_table(rows, ["documento", "chave de acesso", "venda", "motivo"], limit=limit))
 
 
 def gate_for_unit(settings: Settings, unit: list[TableConfig]) -> Gate | None:

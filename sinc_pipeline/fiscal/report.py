@@ -24,13 +24,13 @@ import pyarrow.parquet as pq
 import sqlalchemy as sa
 
 from sinc_pipeline.settings import FiscalConfig, Settings
-from sinc_pipeline.core.db import connect
+from sinc_pipeline.core.db import connect, redact
 from sinc_pipeline.core.errors import ConfigError
 from sinc_pipeline.fiscal.numbering import gap_report, pending_contingency
 from sinc_pipeline.fiscal.rules import MODEL_NFCE, MODEL_NFE, normalize_cnpj
 from sinc_pipeline.io.reader import read_table
 from sinc_pipeline.core.layout import reflect_table, require_columns
-from sinc_pipeline.core.types import arrow_type
+from sinc_pipeline.core.types import arrow_type, warn_unknown_types
 
 KIND_GAP, KIND_PENDING = "lacuna", "contingencia_pendente"
 
@@ -55,6 +55,7 @@ def read_documents(settings: Settings) -> pd.DataFrame:
     with connect(url, "de origem", snapshot=True) as conn:
         t = reflect_table(conn, fiscal.table, url, "de origem")
         require_columns(t, names, url, "de origem", "fiscal.columns")
+        warn_unknown_types(t, names, f"de origem {redact(url)}")
         schema = pa.schema([(n, arrow_type(t.c[n].type)) for n in names])
         table = read_table(conn, sa.select(*[t.c[n] for n in names]), schema, settings.chunk_size)
     return table.to_pandas()

@@ -23,6 +23,9 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import make_url
 
+from sinc_pipeline.core.errors import driver_message, hide_password
+from sinc_pipeline.core.logs import warn_once
+
 log = logging.getLogger(__name__)
 
 PG_DIALECT = postgresql.dialect(paramstyle="numeric_dollar")  # ADBC's $1 placeholders
@@ -45,6 +48,7 @@ def canonical(arr: pa.Array | pa.ChunkedArray, t: pa.DataType) -> pa.Array:
 class FastReader:
     def __init__(self, url: str):
         u = make_url(url)
+        self.url, self.label = url, u.render_as_string(hide_password=True)   # url: to hide its password
         self.dialect = u.get_backend_name()
         if self.dialect == "postgresql":
             import adbc_driver_postgresql.dbapi as adbc
@@ -79,8 +83,13 @@ def open_fast_reader(url: str) -> FastReader | None:
     """A fast reader for ``url`` when its engine and driver allow, else None."""
     try:
         return FastReader(url)
-    except (ImportError, NotImplementedError):
+    except NotImplementedError:             # not PostgreSQL: the DB-API path is this engine's own
         return None
-    except Exception as err:  # noqa: BLE001 - the slow path still works; say why once
-        log.info("ADBC indisponível para %s: %s", make_url(url).render_as_string(hide_password=True), err)
+    except Exception as err:  # noqa: BLE001 - the slow path still works; say why, once per run
+        where = make_url(url).render_as_string(hide_password=True)
+        reason = "driver adbc_driver_postgresql não instalado" if isinstance(err, ImportError) \
+            else hide_password(driver_message(err), url)
+        warn_once(("conexao_adbc", where),
+                  f"Leitura rápida (ADBC) indisponível para o banco {where}; as tabelas dele serão lidas pelo "
+                  f"caminho DB-API, mais lento (mesmos valores). Motivo: {reason}", log)
         return None

@@ -9,6 +9,8 @@ import pyarrow.compute as pc
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from sinc_pipeline.core.errors import driver_message, hide_password
+from sinc_pipeline.core.logs import warn_once
 from sinc_pipeline.core.types import to_arrow
 
 log = logging.getLogger(__name__)
@@ -122,7 +124,7 @@ def _read_sqlite_json(conn: Connection, stmt: sa.Select, schema: pa.Schema) -> p
     import pyarrow.json as pj
 
     if any(pa.types.is_binary(f.type) for f in schema):
-        raise NotImplementedError("BLOB")
+        raise NotImplementedError("coluna(s) BLOB, que o JSON não comporta")
     sub = stmt.subquery()
     pairs = []
     for i, f in enumerate(schema):
@@ -149,7 +151,11 @@ def read_fastest(conn: Connection, table: sa.Table, physical: dict[str, str], fi
         try:
             return fast.read(table, physical, schema.names, filters, extra, schema)
         except Exception as err:  # noqa: BLE001 - the DB-API path gives the same values
-            log.info("leitura rápida (ADBC) indisponível para %s: %s", table.name, err)
+            where = getattr(fast, "label", "?")
+            warn_once(("leitura_adbc", where, table.name),
+                      f"Leitura rápida (ADBC) falhou para a tabela {table.name!r} do banco {where}; lendo pelo "
+                      "caminho DB-API, mais lento (mesmos valores). Motivo: "
+                      + hide_password(driver_message(err), getattr(fast, "url", None)), log)
     stmt = select_sql(table, physical, schema.names, filters, extra)
     if conn.dialect.name == "sqlite":
         if len(schema) == 1 and pa.types.is_int64(schema.field(0).type):
@@ -157,5 +163,21 @@ def read_fastest(conn: Connection, table: sa.Table, physical: dict[str, str], fi
         try:
             return read_sqlite_json(conn, stmt, schema, chunk_rows, None if bounded else table)
         except (NotImplementedError, pa.ArrowException) as err:
-            log.debug("leitura JSON do SQLite indisponível para %s: %s", table.name, err)
+            where = _label(conn)
+            warn_once(("leitura_json_sqlite", where, table.name),
+                      f"Leitura JSON do SQLite indisponível para a tabela {table.name!r} do banco {where}; lendo "
+                      f"pelo caminho DB-API, mais lento (mesmos valores). Motivo: {_reason(err)}", log)
     return read_table(conn, stmt, schema, chunk_rows)
+
+
+def _label(conn: Connection) -> str:
+    """The connection's database, password hidden (for messages)."""
+    try:
+        return conn.engine.url.render_as_string(hide_password=True)
+    except AttributeError:
+        return "?"
+
+
+def _reason(err: BaseException) -> str:
+    text = str(err).strip().splitlines()
+    return text[0] if isinstance(err, NotImplementedError) and text else driver_message(err)

@@ -35,7 +35,7 @@ from sinc_pipeline.core.errors import DataError, SchemaError, driver_message
 from sinc_pipeline.io.fastread import open_fast_reader
 from sinc_pipeline.core.layout import origin_layout
 from sinc_pipeline.sync.state import ensure_state_table, set_cursor
-from sinc_pipeline.core.types import arrow_type
+from sinc_pipeline.core.types import arrow_type, warn_unknown_types
 
 
 @dataclass
@@ -75,6 +75,7 @@ def plan_copy(cfg: TableConfig, store: StoreConfig, origin: Connection, origin_u
             raise SchemaError(f"A tabela {existing.name!r} (vazia) do banco da loja {store.id} {redact(store.url)} não "
                               f"tem a(s) coluna(s) {missing}. Dica: apague a tabela para que criar_base_loja a crie, "
                               "ou acrescente as colunas.")
+    warn_unknown_types(o, m.store_columns, f"de origem {redact(origin_url)}")
     schema = pa.schema([(c, arrow_type(o.c[c].type)) for c in m.store_columns])
     return TableCopy(cfg, o, schema, m.physical, [m.physical[k] for k in m.store_key],
                      dict(scope.filters), existing is not None)

@@ -22,7 +22,7 @@ from sinc_pipeline.core.db import connect, get_engine, redact
 from sinc_pipeline.core.errors import SchemaError, SincError, driver_message
 from sinc_pipeline.core.layout import reflect_table, store_scope
 from sinc_pipeline.sync.state import STATE_TABLE, state_table
-from sinc_pipeline.core.types import arrow_type
+from sinc_pipeline.core.types import arrow_type, warn_unknown_types
 
 
 # ----------------------------------------------------------------------------------------------
@@ -47,6 +47,7 @@ def table_sources(settings: Settings, store: StoreConfig, conn: Connection) -> l
             raise SchemaError(f"Coluna(s) de chave {missing} da tabela {table.name!r} não existem no banco da loja "
                               f"{store.id}. Colunas existentes: {', '.join(table.c.keys())}. Dica: corrija 'key' ou "
                               "'columns' da tabela na configuração.")
+        warn_unknown_types(table, table.c.keys(), f"da loja {store.id} {redact(store.url)}")
         schema = pa.schema([(c.name, arrow_type(c.type)) for c in table.c])
         sources.append(TableSource(table.name, table, schema, key))
     return sources

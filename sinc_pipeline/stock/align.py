@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from sinc_pipeline.settings import Settings, StockConfig, StoreConfig
-from sinc_pipeline.core.db import connect
+from sinc_pipeline.core.db import connect, redact
 from sinc_pipeline.core.owned import ID, TIMESTAMP, utcnow
 from sinc_pipeline.core.errors import ConfigError, DataError
 from sinc_pipeline.fiscal.quarantine import held_values
@@ -34,7 +34,7 @@ from sinc_pipeline.core.layout import check_filter_values, reflect_table, requir
 from sinc_pipeline.stock.divergence import divergences_frame, plan_adjustments, stock_divergences
 from sinc_pipeline.sync.sides import Side, read_both
 from sinc_pipeline.sync.unit import TableResult, sync_unit
-from sinc_pipeline.core.types import arrow_type
+from sinc_pipeline.core.types import arrow_type, warn_unknown_types
 from sinc_pipeline.io.writer import compile_sql
 
 REASON = "alinhamento com origem"
@@ -76,6 +76,7 @@ def stock_plan(settings: Settings, store: StoreConfig, origin_conn: Connection, 
     physical = {c: cfg.store_column(c) for c in logical + filter_cols}
     require_columns(s, [physical[c] for c in logical], store.url, role, "stock.key/stock.quantity/stock.columns")
     at_store = list(scope.store_filters)   # a checkout database holds only its rows
+    warn_unknown_types(o, logical, f"de origem {redact(settings.origin.url)}")
     schema = pa.schema([(c, arrow_type(o.c[c].type)) for c in logical])
     chunk = settings.chunk_size
     origin = Side(origin_conn, o, {c: c for c in logical + filter_cols}, dict(scope.filters),

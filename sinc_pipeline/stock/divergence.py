@@ -21,6 +21,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from sinc_pipeline.core.markdown import markdown_table
 from sinc_pipeline.sync.diff import check_key
 
 SITUATIONS = ("divergente", "somente_loja", "somente_origem")
@@ -61,7 +62,7 @@ def divergence_summary(div: pd.DataFrame, top: int = 20) -> dict:
         shown = div.iloc[order[:top]].copy()
         for col in {"quantidade_loja", "quantidade_origem", "diferenca"} & set(shown.columns):
             shown[col] = [_fmt(v) for v in shown[col]]
-        markdown = shown.to_markdown(index=False, disable_numparse=True)
+        markdown = markdown_table(shown.to_dict("records"), list(shown.columns), null="")
     return {"quantidade": len(div), "soma_abs_diferencas": _fmt(total), "markdown": markdown}
 
 

@@ -16,6 +16,7 @@ from sinc_pipeline.core.db import connect, redact
 from sinc_pipeline.core.engines import engine_of
 from sinc_pipeline.core.errors import DataError, naming_failures
 from sinc_pipeline.core.layout import resolve_plan
+from sinc_pipeline.core.logs import run_scope
 from sinc_pipeline.fiscal.gate import gate_for_unit
 from sinc_pipeline.io.fastread import open_fast_reader
 from sinc_pipeline.io.writer import Hook, Target, apply
@@ -69,13 +70,20 @@ def sync_unit(settings: Settings, store_id: str, unit: list[TableConfig], *, run
 
     The unit's gate (``gate_for``) may hold back rows before the apply (the fiscal checks do),
     write extra rows in the same transaction, and keep the cursor below held rows so they are
-    re-read. ``hook`` is called between the writes (tests use it to simulate a crash).
+    re-read. ``hook`` is called between the writes (tests use it to simulate a crash). Slower
+    paths taken on the way are warned once per table in the run (``core.logs.run_scope``).
 
     A unit whose tables all have a cursor goes in batches of about ``settings.batch_rows`` rows
     per table (cursor windows, each its own transaction with its cursors): a store that comes
     back with a week of sales sends them with memory that stays flat, and a crash keeps what
     the batches before it committed. Below ``batch_rows`` it is one transaction, as before.
     """
+    with run_scope(run_id):
+        return _sync_unit(settings, store_id, unit, run_id, hook)
+
+
+def _sync_unit(settings: Settings, store_id: str, unit: list[TableConfig], run_id: str | None,
+               hook: Hook) -> list[TableResult]:
     store = settings.store(store_id)
     gate = gate_for(settings, unit)
     batched = all(t.cursor for t in unit)

@@ -136,3 +136,27 @@ def test_definitions_module_loads_from_sinc_config(demo, tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          env={**__import__("os").environ, "SINC_CONFIG": str(bad)}, timeout=120)
     assert out.returncode != 0 and "stores" in out.stderr and "Configuração inválida" in out.stderr
+
+
+def test_each_feature_builds_its_own_definitions_merged_once(demo):
+    from dagster import Definitions
+
+    from sinc_pipeline.defs.build import FEATURES
+
+    parts = {f.__name__.rsplit(".", 1)[1]: f.build(demo) for f in FEATURES}
+    assert all(isinstance(p, Definitions) for p in parts.values())
+    jobs = {name: {j.name for j in p.jobs or []} for name, p in parts.items()}
+    assert jobs["sync"] == {"forcar_atualizacao", "enviar_dados", "receber_dados"}
+    assert jobs["stock_assets"] == {"alinhar_estoque"} and jobs["fiscal_assets"] == {"relatorio_fiscal"}
+    assert jobs["snapshot_assets"] == {"gerar_base_dados", "restaurar_base", "criar_base_loja"}
+    assert not any(p.resources for p in parts.values())            # the shared resources are added once
+    merged = build_defs(demo)
+    assert set(merged.resources) == {"sinc_config", "trava_loja"}
+    assert {j.name for j in merged.jobs} == set().union(*jobs.values())
+    assert {s.name for s in merged.schedules} == {s.name for p in parts.values() for s in p.schedules or []}
+    # without the optional sections, their features contribute nothing and the rest still loads
+    bare = demo.model_copy(update={"stock": None, "fiscal": None})
+    names = {j.name for j in build_defs(bare).resolve_all_job_defs()}
+    assert "alinhar_estoque" not in names and "relatorio_fiscal" not in names and "forcar_atualizacao" in names
+    checks = {c.name for c in build_defs(bare).resolve_asset_graph().asset_check_keys}
+    assert checks == {"origem_e_loja_conferem"}

@@ -84,3 +84,20 @@ def test_the_guard_refuses_databases(no_database, tmp_path):
         FastReader("postgresql://postgres@127.0.0.1:5432/postgres")
     assert not list(tmp_path.iterdir())               # nothing was created
     no_database.clear()                               # these attempts were the point of this test
+
+
+def test_only_defs_and_cli_import_dagster():
+    """Not even a late import inside a function: the core stays free of Dagster."""
+    package = ROOT / "sinc_pipeline"
+    offenders = []
+    for path in sorted(package.rglob("*.py")):
+        rel = path.relative_to(package)
+        if rel.parts[0] in ("defs", "cli") or rel.name == "definitions.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module] if isinstance(node, ast.ImportFrom) and node.module else []
+            if any(n.split(".")[0] == "dagster" for n in names):
+                offenders.append(f"{rel}:{node.lineno}")
+    assert len(list(package.rglob("*.py"))) > 40                     # the scan sees the package
+    assert not offenders, f"Dagster imported outside defs/ and cli/: {offenders}"
