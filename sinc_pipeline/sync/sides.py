@@ -121,11 +121,12 @@ def target_for(plan: TablePlan, direction: str) -> Target:
     return Target(plan.origin, ident, m.store_key, dict(plan.origin_filter), dict(m.constants))
 
 
-def read_both(source: Side, target: Side, extra_s=None, extra_t=None) -> tuple[pa.Table, pa.Table]:
+def read_both(source: Side, target: Side, extra_s=None, extra_t=None,
+              bounded: bool = False) -> tuple[pa.Table, pa.Table]:
     """Read both sides at once: the engines and Arrow release the GIL, so two cores are used."""
     with ThreadPoolExecutor(max_workers=1) as pool:
-        future = pool.submit(target.read, None, extra_t)
-        s = source.read(extra=extra_s)
+        future = pool.submit(target.read, None, extra_t, bounded)
+        s = source.read(extra=extra_s, bounded=bounded)
         return s, future.result()
 
 
@@ -148,5 +149,6 @@ def ranged_reads(source: Side, target: Side, chunk_rows: int) -> Iterator[tuple[
         if rng is None:
             yield read_both(source, target)
         else:
+            # a key range bounds the rows already: one statement, not one per rowid range of the table
             yield read_both(source, target, range_condition(source.col(col), rng),
-                            range_condition(target.col(col), rng))
+                            range_condition(target.col(col), rng), bounded=True)
