@@ -88,9 +88,10 @@ def _sync_unit(settings: Settings, store_id: str, unit: list[TableConfig], run_i
     gate = gate_for(settings, unit)
     batched = all(t.cursor for t in unit)
     results: list[TableResult] | None = None
-    window, floors = Window(), {}
+    window, floors, plans = Window(), {}, []
     while True:
-        part, upper = _sync_batch(settings, store, unit, gate, window if batched else None, floors, run_id, hook)
+        part, upper = _sync_batch(settings, store, unit, gate, window if batched else None, floors, plans,
+                                  run_id, hook)
         results = part if results is None else [_add(a, b) for a, b in zip(results, part)]
         if upper is None:
             return results
@@ -110,8 +111,10 @@ def _add(a: TableResult, b: TableResult) -> TableResult:
 
 
 def _sync_batch(settings: Settings, store: StoreConfig, unit: list[TableConfig], gate: Gate | None,
-                window: Window | None, floors: dict, run_id: str | None, hook: Hook):
-    """One transaction of the unit: (results, the window's upper bound or None when it was the last)."""
+                window: Window | None, floors: dict, plans: list, run_id: str | None, hook: Hook):
+    """One transaction of the unit: (results, the window's upper bound or None when it was the last).
+
+    ``plans`` is filled by the first batch (reflection and type checks) and reused by the next."""
     direction = unit[0].direction
     (src_url, src_role), (tgt_url, tgt_role) = roles(store, settings, direction)
     at = _Step(tgt_role, tgt_url)
@@ -121,7 +124,8 @@ def _sync_batch(settings: Settings, store: StoreConfig, unit: list[TableConfig],
     with at("abertura ou confirmação da transação"), connect(src_url, src_role, snapshot=True) as src, \
             connect(tgt_url, tgt_role, write=True) as tgt, fast_readers(src_url, tgt_url) as fast:
         origin_conn, store_conn = (src, tgt) if direction == "receive" else (tgt, src)
-        plans = [resolve_plan(t, store, origin_conn, settings.origin.url, store_conn, store.url) for t in unit]
+        if not plans:
+            plans += [resolve_plan(t, store, origin_conn, settings.origin.url, store_conn, store.url) for t in unit]
         sides = [sides_for(plan, direction, src, tgt, settings.chunk_size, fast) for plan in plans]
         with at("leitura do cursor"):
             starts = [get_cursor(tgt, store.id, p.config.name, direction) if p.config.cursor else None
