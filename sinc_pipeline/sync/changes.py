@@ -57,7 +57,7 @@ def compute_changes(plan: TablePlan, source: Side, target: Side, position,
     # Two index-friendly reads rather than one OR: the window above the position, and NULLs.
     parts = [source.read(extra=sa.and_(sa.true(), *lower, *upper), bounded=bool(upper))]
     if window is None or window.after is None:
-        parts.append(source.read(extra=cur.is_(None)))
+        parts.append(source.read(extra=cur.is_(None), bounded=True))   # few rows: one statement
     s = pa.concat_tables(parts)
     check_key(s, key, _where(source, cfg.name), nulls_allowed=True)
     t = target.read_keys_in(s.select(key))
