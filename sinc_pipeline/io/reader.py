@@ -42,10 +42,14 @@ def iter_batches(conn: Connection, stmt: sa.Select, schema: pa.Schema, chunk_siz
     """
     result = conn.execute(stmt)
     cursor = result.cursor
+    # stream_results: SQLAlchemy has already fetched the first row into its own buffer
+    ahead = list(getattr(result.cursor_strategy, "_rowbuffer", None) or ())
     n = len(schema)
     try:
         while True:
             rows = cursor.fetchmany(chunk_size)
+            if ahead:
+                rows, ahead = ahead + list(rows), []
             if not rows:
                 break
             cols = list(zip(*rows))
