@@ -43,7 +43,7 @@ def iter_batches(conn: Connection, stmt: sa.Select, schema: pa.Schema, chunk_siz
     result = conn.execute(stmt)
     cursor = result.cursor
     # stream_results: SQLAlchemy has already fetched the first row into its own buffer
-    ahead = list(getattr(result.cursor_strategy, "_rowbuffer", None) or ())
+    ahead = list(getattr(getattr(result, "cursor_strategy", None), "_rowbuffer", None) or ())
     n = len(schema)
     try:
         while True:
