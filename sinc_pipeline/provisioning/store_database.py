@@ -5,8 +5,11 @@
 excluded columns left out, and for scoped tables only the store's rows, without the filter
 columns (a store's database holds only its own rows) unless an existing empty table has them.
 Types come from the origin (``core.types.arrow_type`` -> ``io/ddl.py``), the store key is the primary
-key. Everything is read from the origin in one consistent read and loaded in chunks with the
-engine's bulk path, in one write transaction on the store.
+key, and what the origin declares is kept (``io/declared.py``: NOT NULL, VARCHAR lengths, integer
+widths, unique and secondary indexes, the foreign keys between configured tables under the store's
+names; on MariaDB text in ``utf8mb4_nopad_bin``). Tables are created and filled parents-first.
+Everything is read from the origin in one consistent read and loaded in chunks with the engine's
+bulk path, in one write transaction on the store; the foreign keys are checked after the load.
 
 Then the sync state is set so that the next ``forcar_atualizacao`` (send, then receive) finds
 nothing to do: for each table with a ``cursor``, the highest cursor value copied is written to
@@ -29,7 +32,8 @@ from sqlalchemy.engine import Connection
 from sinc_pipeline.io.bulk import bulk_insert
 from sinc_pipeline.settings import Settings, StoreConfig, TableConfig
 from sinc_pipeline.core.db import connect, redact
-from sinc_pipeline.io.ddl import create_table
+from sinc_pipeline.io.declared import Declared, declared_of
+from sinc_pipeline.io.ddl import Created, TableSpec, create_tables, creation_order, loading
 from sinc_pipeline.io.chunks import read_chunks
 from sinc_pipeline.core.errors import DataError, SchemaError, driver_message
 from sinc_pipeline.io.fastread import open_fast_reader
@@ -48,10 +52,17 @@ class TableCopy:
     key: list[str]                  # store key, store column names
     filters: dict                   # origin filter (scoped tables): logical column -> value
     exists: bool                    # the (empty) store table exists already
+    declared: Declared              # what the origin table declares, origin names
 
     @property
     def store_schema(self) -> pa.Schema:
         return pa.schema([(self.physical[f.name], f.type) for f in self.schema])
+
+    def spec(self, plans: list[TableCopy]) -> TableSpec:
+        """The store table to create: store names, and the origin's declarations under them."""
+        tables = {p.config.name: (p.config.target_name, p.physical) for p in plans}
+        copied = {c: self.physical[c] for c in self.schema.names}
+        return TableSpec(self.config.target_name, self.store_schema, self.key, self.declared.renamed(copied, tables))
 
 
 @dataclass
@@ -78,7 +89,7 @@ def plan_copy(cfg: TableConfig, store: StoreConfig, origin: Connection, origin_u
     warn_unknown_types(o, m.store_columns, f"de origem {redact(origin_url)}")
     schema = pa.schema([(c, arrow_type(o.c[c].type)) for c in m.store_columns])
     return TableCopy(cfg, o, schema, m.physical, [m.physical[k] for k in m.store_key],
-                     dict(scope.filters), existing is not None)
+                     dict(scope.filters), existing is not None, declared_of(origin, o))
 
 
 def _refuse_if_occupied(conn: Connection, settings: Settings, store: StoreConfig) -> dict[str, sa.Table]:
@@ -132,14 +143,18 @@ def create_store_database(settings: Settings, store_id: str, run_id: str | None 
             existing = _refuse_if_occupied(tgt, settings, store)
             plans = [plan_copy(cfg, store, src, settings.origin.url, existing.get(cfg.target_name))
                      for cfg in settings.tables]
-            for plan in plans:                           # DDL first (MariaDB commits it implicitly)
-                if not plan.exists:
-                    create_table(tgt, plan.config.target_name, plan.store_schema, plan.key)
-                    result.created.append(plan.config.target_name)
-            for plan in plans:
-                rows, top = _copy(src, tgt, plan, settings.chunk_size, fast)
-                result.tables[plan.config.target_name] = rows
-                tops[plan.config.name] = top
+            specs = {p.config.target_name: p.spec(plans) for p in plans}
+            order = [next(p for p in plans if p.config.target_name == s.name)
+                     for s in creation_order(list(specs.values()))]          # parents first
+            created: list[Created] = []
+            with loading(tgt, lambda: created[0] if created else None):
+                # DDL first (MariaDB commits it implicitly)
+                created.append(create_tables(tgt, [specs[p.config.target_name] for p in order if not p.exists]))
+                result.created += created[0].names
+                for plan in order:
+                    rows, top = _copy(src, tgt, plan, settings.chunk_size, fast)
+                    result.tables[plan.config.target_name] = rows
+                    tops[plan.config.name] = top
             ensure_state_table(tgt)
             for plan in plans:
                 cfg = plan.config

@@ -151,7 +151,8 @@ def dump_store(settings: Settings, store_id: str, mode: str | None = None, run_i
                     schema = incremental_schema(src.schema, src.key)
                 stream = _preview(batches, previews, src.name)
                 try:
-                    writer.write_table(src.name, stream, schema, src.key)
+                    writer.write_table(src.name, stream, schema, src.key,
+                                       src.declared.to_dict() if src.declared else None)
                 finally:
                     stream.close()     # stops and joins any reader thread before the connection closes
         source.keep_as = writer.result.id

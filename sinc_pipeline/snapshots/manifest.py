@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from sinc_pipeline.core.errors import SincError
+from sinc_pipeline.io.declared import Declared
 
 
 COMPLETA, INCREMENTAL = "completa", "incremental"
@@ -61,6 +62,7 @@ class TableEntry:
     sha256: str        # of the Parquet file's bytes
     checksum: str      # table_checksum of the contents (order- and engine-independent)
     bytes: int
+    declared: dict | None = None   # what the source table declares (io.declared.Declared.to_dict), if known
 
 
 @dataclass(frozen=True)
@@ -109,9 +111,11 @@ class Manifest:
             file = get(t, "file", str, ctx)
             if file is not None and ("/" in file or "\\" in file or file.startswith(".")):
                 problems.append(f"campo '{ctx}file' = {file!r} inválido (deve ser um nome de arquivo da própria pasta)")
+            declared = t.get("declared") if isinstance(t, dict) else None
+            Declared.from_dict(declared, problems, f"{ctx}declared.")
             tables[tname] = TableEntry(rows=get(t, "rows", int, ctx), columns=cols, key=list(key), file=file,
                                        sha256=get(t, "sha256", str, ctx), checksum=get(t, "checksum", str, ctx),
-                                       bytes=get(t, "bytes", int, ctx))
+                                       bytes=get(t, "bytes", int, ctx), declared=declared)
         kind = get(data, "kind", str, "")
         if kind is not None and kind not in KINDS:
             problems.append(f"campo 'kind' = {kind!r} inválido (esperado {' ou '.join(KINDS)})")

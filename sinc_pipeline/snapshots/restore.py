@@ -8,8 +8,9 @@
 2. refuses a target where any of the snapshot's tables already holds rows, unless ``replace``
    (then those tables are emptied — or dropped and recreated when their columns differ — inside
    the load);
-3. in one write transaction: creates absent tables with types for the target engine
-   (``ddl.py``), loads each table's state at the snapshot (``materialize_chain``: the full
+3. in one write transaction: creates absent tables with types for the target engine and what
+   the source declared, recorded in the manifest (``ddl.py``: NOT NULL, lengths, integer widths,
+   indexes, foreign keys; parents first), loads each table's state at the snapshot (``materialize_chain``: the full
    snapshot with every incremental applied in order) with the engine's bulk path, reads every
    table back and compares row count and content checksum with the snapshot — any difference
    fails the restore and rolls it back — and writes the store's ``sinc_estado`` rows recorded in
@@ -35,7 +36,8 @@ from sinc_pipeline.io.bulk import bulk_insert
 from sinc_pipeline.io.checksum import table_checksum
 from sinc_pipeline.core.db import connect, redact
 from sinc_pipeline.core.errors import driver_message
-from sinc_pipeline.io.ddl import create_table
+from sinc_pipeline.io.declared import Declared
+from sinc_pipeline.io.ddl import Created, TableSpec, create_tables, creation_order, loading
 from sinc_pipeline.io.chunks import read_chunks
 from sinc_pipeline.snapshots import (LocalStorage, Manifest, SnapshotError, chain_for, materialize_chain,
                         snapshot_table_schema, verify_chain)
@@ -109,16 +111,22 @@ def _action(conn: Connection, name: str, schema: pa.Schema, exists: bool) -> str
     return "empty" if _rows_in(conn, name) else ""
 
 
-def _prepare(conn: Connection, plans: dict[str, tuple[str, pa.Schema, list[str]]]) -> None:
-    """DDL first (MariaDB commits it implicitly), then the DELETEs, inside the load's transaction."""
-    for name, (action, schema, key) in plans.items():
+def _prepare(conn: Connection, plans: dict[str, tuple[str, TableSpec]]) -> Created:
+    """DDL first (MariaDB commits it implicitly), then the DELETEs, inside the load's transaction;
+    ``plans`` is in creation order (parents first): drops and DELETEs go children first."""
+    for name, (action, _) in reversed(plans.items()):
         if action == "recreate":
             sa.Table(name, sa.MetaData(), autoload_with=conn).drop(conn)
-        if action in ("create", "recreate"):
-            create_table(conn, name, schema, key)
-    for name, (action, _, _) in plans.items():
+    created = create_tables(conn, [spec for action, spec in plans.values() if action in ("create", "recreate")])
+    for name, (action, _) in reversed(plans.items()):
         if action == "empty":
             conn.execute(sa.delete(sa.table(name)))
+    return created
+
+
+def declared_of_entry(entry) -> Declared | None:
+    """The declarations a manifest entry recorded (validated when the manifest was read)."""
+    return Declared.from_dict(entry.declared, [], "") if entry.declared is not None else None
 
 
 def _check_columns(conn: Connection, schemas: dict[str, pa.Schema], url: str) -> None:
@@ -167,6 +175,23 @@ def _restore_cursors(conn: Connection, manifest: Manifest) -> int:
     return len(rows)
 
 
+def _load_one(conn: Connection, storage: LocalStorage, chain: list[Manifest], name: str, target_url: str,
+              result: RestoreResult) -> None:
+    entry, where = chain[-1].tables[name], redact(target_url)
+    state = materialize_chain(storage, chain, name)
+    try:
+        bulk_insert(conn, name, state.to_batches(max_chunksize=BATCH_ROWS))
+    except Exception as err:  # noqa: BLE001 - any driver's error, named for the user
+        raise RestoreError(f"Gravação da tabela {name!r} no destino {where} falhou: {driver_message(err)}. "
+                           "Nada foi gravado (a transação foi desfeita). Dica: confira se as tabelas já "
+                           "existentes no destino aceitam os valores, ou restaure num banco vazio.") from None
+    # a full snapshot's manifest holds the table's checksum; a chain's state is computed
+    expected = (entry.rows, entry.checksum) if len(chain) == 1 else \
+        table_checksum(state.to_batches(max_chunksize=BATCH_ROWS))
+    result.checksums[name] = _verify(conn, name, state, entry.key, expected, target_url)
+    result.tables[name] = state.num_rows
+
+
 def restore(storage: LocalStorage, store_id: str, snapshot_ref: str, target_url: str,
             replace: bool = False) -> RestoreResult:
     """Rebuild the store's tables at ``snapshot_ref`` in ``target_url``; see the module docstring."""
@@ -187,27 +212,17 @@ def restore(storage: LocalStorage, store_id: str, snapshot_ref: str, target_url:
         if not replace:
             _check_columns(conn, schemas, target_url)
         insp = sa.inspect(conn)
-        plans = {name: (_action(conn, name, schema, insp.has_table(name)), schema, last.tables[name].key)
-                 for name, schema in schemas.items()}
-        _prepare(conn, plans)
-        result = RestoreResult(last.id, [m.id for m in chain], where, {},
-                               [n for n, p in plans.items() if p[0] == "create"],
-                               [n for n, p in plans.items() if p[0] in ("recreate", "empty")], 0)
-        for name in names:                                        # one table in memory at a time
-            entry = last.tables[name]
-            state = materialize_chain(storage, chain, name)
-            try:
-                bulk_insert(conn, name, state.to_batches(max_chunksize=BATCH_ROWS))
-            except Exception as err:  # noqa: BLE001 - any driver's error, named for the user
-                raise RestoreError(f"Gravação da tabela {name!r} no destino {where} falhou: {driver_message(err)}. "
-                                   "Nada foi gravado (a transação foi desfeita). Dica: confira se as tabelas já "
-                                   "existentes no destino aceitam os valores, ou restaure num banco vazio.") from None
-            # a full snapshot's manifest holds the table's checksum; a chain's state is computed
-            expected = (entry.rows, entry.checksum) if len(chain) == 1 else \
-                table_checksum(state.to_batches(max_chunksize=BATCH_ROWS))
-            result.checksums[name] = _verify(conn, name, state, entry.key, expected, target_url)
-            result.tables[name] = state.num_rows
-            del state
+        specs = creation_order([TableSpec(name, schema, last.tables[name].key, declared_of_entry(last.tables[name]))
+                                for name, schema in schemas.items()])
+        plans = {s.name: (_action(conn, s.name, s.schema, insp.has_table(s.name)), s) for s in specs}
+        created: list[Created] = []
+        with loading(conn, lambda: created[0] if created else None):
+            created.append(_prepare(conn, plans))
+            result = RestoreResult(last.id, [m.id for m in chain], where, {},
+                                   [n for n, p in plans.items() if p[0] == "create"],
+                                   [n for n, p in plans.items() if p[0] in ("recreate", "empty")], 0)
+            for name in plans:                                     # parents first, one table in memory at a time
+                _load_one(conn, storage, chain, name, target_url, result)
         result.cursors = _restore_cursors(conn, last)
     result.duration_s = round(time.perf_counter() - t0, 3)
     return result

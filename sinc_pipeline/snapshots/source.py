@@ -6,6 +6,7 @@ transaction. The manifest's cursors are the store's ``sinc_estado`` rows and the
 for this store's send tables.
 """
 import contextlib
+import dataclasses
 import datetime as dt
 import sqlite3
 import uuid
@@ -23,6 +24,7 @@ from sinc_pipeline.core.errors import SchemaError, SincError, driver_message
 from sinc_pipeline.core.layout import reflect_table, store_scope
 from sinc_pipeline.sync.state import STATE_TABLE, state_table
 from sinc_pipeline.core.types import arrow_type, warn_unknown_types
+from sinc_pipeline.io.declared import Declared, declared_of
 
 
 # ----------------------------------------------------------------------------------------------
@@ -35,6 +37,7 @@ class TableSource:
     table: sa.Table      # reflected at the store
     schema: pa.Schema    # the store's columns, canonical Arrow types
     key: list[str]       # the table's store key (store column names)
+    declared: Declared | None = None   # what the store table declares (foreign keys among the sources)
 
 
 def table_sources(settings: Settings, store: StoreConfig, conn: Connection) -> list[TableSource]:
@@ -49,8 +52,10 @@ def table_sources(settings: Settings, store: StoreConfig, conn: Connection) -> l
                               "'columns' da tabela na configuração.")
         warn_unknown_types(table, table.c.keys(), f"da loja {store.id} {redact(store.url)}")
         schema = pa.schema([(c.name, arrow_type(c.type)) for c in table.c])
-        sources.append(TableSource(table.name, table, schema, key))
-    return sources
+        sources.append(TableSource(table.name, table, schema, key, declared_of(conn, table)))
+    tables = {s.name: (s.name, {c: c for c in s.schema.names}) for s in sources}
+    return [dataclasses.replace(s, declared=s.declared.renamed({c: c for c in s.schema.names}, tables))
+            for s in sources]
 
 
 # ----------------------------------------------------------------------------------------------

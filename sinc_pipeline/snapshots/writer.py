@@ -118,14 +118,15 @@ class SnapshotWriter:
 
     # -- tables --------------------------------------------------------------------------------
     def write_table(self, name: str, batches: Iterable[pa.RecordBatch] | pa.Table | pa.RecordBatch,
-                    schema: pa.Schema, key: list[str]) -> TableEntry:
+                    schema: pa.Schema, key: list[str], declared: dict | None = None) -> TableEntry:
         """Stream ``batches`` (each cast to ``schema``) into ``<name>.parquet``; returns its entry.
-        Incremental snapshots: ``schema`` must include ``_operacao`` (see ``incremental_schema``)."""
+        Incremental snapshots: ``schema`` must include ``_operacao`` (see ``incremental_schema``).
+        ``declared``: what the table declares (``io.declared.Declared.to_dict``), for the restore."""
         if self._temp is None:
             raise SnapshotError("write_table fora do bloco 'with SnapshotWriter(...)'. Dica: use o writer "
                                 "como gerenciador de contexto.")
         try:
-            entry = self._write_table(name, batches, schema, list(key))
+            entry = self._write_table(name, batches, schema, list(key), declared)
         except BaseException as err:
             self._failed = f"a gravação da tabela {name!r} falhou ({type(err).__name__}: {err})"
             raise
@@ -203,7 +204,8 @@ class SnapshotWriter:
         if buffer:
             writer.write_table(pa.Table.from_batches(buffer, schema), row_group_size=self.row_group_rows)
 
-    def _write_table(self, name: str, batches: Any, schema: pa.Schema, key: list[str]) -> TableEntry:
+    def _write_table(self, name: str, batches: Any, schema: pa.Schema, key: list[str],
+                     declared: dict | None = None) -> TableEntry:
         self._check_table(name, schema, key)
         file = f"{name}.parquet"
         with self.storage.open_write(self.store_id, self._temp, file) as sink:
@@ -220,4 +222,4 @@ class SnapshotWriter:
                 digest.update(chunk)
                 size += len(chunk)
         return TableEntry(rows=rows, columns=_columns(schema), key=key, file=file, sha256=digest.hexdigest(),
-                          checksum=checksum, bytes=size)
+                          checksum=checksum, bytes=size, declared=declared)
