@@ -29,7 +29,7 @@ from sinc_pipeline.core.markdown import Markdown, markdown_table
 from sinc_pipeline.core.owned import utcnow
 from sinc_pipeline.fiscal.quarantine import (HELD, RELEASED, REPLACED, ensure_quarantine_table,
                                              quarantine_table)
-from sinc_pipeline.fiscal.rules import check_documents
+from sinc_pipeline.fiscal.rules import _as_int, _missing, check_documents, documents_frame
 from sinc_pipeline.settings import FiscalConfig, Settings, TableConfig
 from sinc_pipeline.sync.diff import Changes
 from sinc_pipeline.sync.gate import Gate, GateInput, GateOutput
@@ -135,19 +135,17 @@ class FiscalGate:
         c, t, key = self.cols, plan.origin, plan.mapping.key
         names = list(dict.fromkeys(self._identity() + [c["emission_type"], c["key"]] + key))
         own = {tuple(_origin_key(plan, r)[k] for k in key) for r in docs.to_dict("records")}
-        ident = [c["cnpj"], c["model"], c["series"]]
-        usable = docs[ident + [c["number"]]].dropna()
+        def part(col: str, top: int) -> list:     # a value that is not a number in range is left out
+            return [i if i is not None and 0 <= i <= top else None for i in map(_as_int, docs[col])]
+
+        usable = pd.DataFrame({"cnpj": [None if _missing(v) else str(v) for v in docs[c["cnpj"]]],
+                               "model": part(c["model"], 99), "series": part(c["series"], 999),
+                               "number": part(c["number"], 999_999_999)}, dtype=object).dropna()
         rows = []
-        for (cnpj, model, series), grp in usable.groupby(ident):
-            numbers = pd.to_numeric(grp[c["number"]], errors="coerce").dropna()
-            try:
-                model_i, series_i = int(model), int(series)
-            except (TypeError, ValueError):
-                continue
-            if numbers.empty:
-                continue
+        for (cnpj, model_i, series_i), grp in usable.groupby(["cnpj", "model", "series"], sort=False):
+            numbers = grp["number"]
             stmt = sa.select(*[t.c[n] for n in names]).where(
-                t.c[c["cnpj"]] == str(cnpj), t.c[c["model"]] == model_i, t.c[c["series"]] == series_i,
+                t.c[c["cnpj"]] == str(cnpj), t.c[c["model"]] == int(model_i), t.c[c["series"]] == int(series_i),
                 t.c[c["number"]].between(int(numbers.min()), int(numbers.max())))
             rows += [r for r in (dict(x._mapping) for x in conn.execute(stmt)) if tuple(r[k] for k in key) not in own]
         return pd.DataFrame(rows, columns=names) if rows else None
@@ -156,8 +154,7 @@ class FiscalGate:
         if not docs_arrow.num_rows:
             return _Failing({}, {})
         c, store = self.cols, inp.store
-        docs = pd.DataFrame({n: pd.Series(docs_arrow.column(n).to_pylist(), dtype=object)
-                             for n in docs_arrow.column_names})
+        docs = documents_frame(docs_arrow)
         found = check_documents(
             docs, store_nfe_series=_series(store.nfe_series), store_nfce_series=_series(store.nfce_series),
             store_contingency_series=_series(store.contingency_series), existing=self._existing(inp.target, plan, docs),

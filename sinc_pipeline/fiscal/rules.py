@@ -2,10 +2,13 @@
 
 * CNPJ / CPF check digits, including the alphanumeric CNPJ (July 2026): a letter counts as
   ``ord(c) - 48`` in the módulo-11 sums.
-* Access key (chave de acesso, 44 characters): check digit, building and parsing.
+* Access key (chave de acesso, 44 characters): check digit, building and parsing, and its
+  structure (``key_structure_problems``: IBGE state code, AAMM month 01-12 and not after the
+  emission, model 55/65, a known tpEmis, the embedded CNPJ's check digits).
 * ``check_documents``: what must hold before a store sends its fiscal documents to the
   origin (valid key agreeing with the row, series owned by the store, number not already
-  used by another document).
+  used by another document). Any unexpected value (a series written '²', a number that is
+  not a number, a NULL) is a reason to hold the document, never an exception.
 * Back-office reports (``numbering.py``): numbering gaps with their voiding ("inutilização")
   deadline, and offline contingency NFC-e still waiting to be transmitted.
 
@@ -27,6 +30,9 @@ MODEL_NFE, MODEL_NFCE = 55, 65
 TP_EMIS_OFFLINE = 9  # offline NFC-e contingency
 _NOT_FOR_NFE = {9}
 _NOT_FOR_NFCE = {2, 5, 6, 7}
+KNOWN_TP_EMIS = frozenset({1, 2, 3, 4, 5, 6, 7, 9})   # NF-e manual; 8 is not used
+UF_CODES = frozenset([*range(11, 18), *range(21, 30), 31, 32, 33, 35, 41, 42, 43, 50, 51, 52, 53])   # IBGE
+_ASCII_DIGITS = re.compile(r"[0-9]+")
 
 DEFAULT_COLUMNS: dict[str, str] = {
     "cnpj": "cnpj", "model": "modelo", "series": "serie", "number": "numero",
@@ -55,8 +61,8 @@ def _as_int(v: Any) -> int | None:
     if _missing(v) or isinstance(v, bool):
         return None
     if isinstance(v, str):
-        v = v.strip()
-        return int(v) if v.isdigit() else None
+        v = v.strip()       # ASCII digits only: '²'.isdigit() is True, int('²') fails
+        return int(v) if _ASCII_DIGITS.fullmatch(v) else None
     try:
         i = int(v)
     except (TypeError, ValueError, OverflowError):
@@ -140,7 +146,7 @@ def access_key_check_digit(first43: str) -> int:
 
 
 def _fixed(value: Any, width: int, name: str) -> str:
-    if isinstance(value, str) and value.isdigit() and len(value) <= width:
+    if isinstance(value, str) and _ASCII_DIGITS.fullmatch(value) and len(value) <= width:
         return value.zfill(width)
     i = _as_int(value)
     if i is None or i < 0 or i >= 10 ** width:
@@ -181,6 +187,47 @@ def parse_access_key(key: Any) -> AccessKey:
                      cnf=k[35:43], dv=dv)
 
 
+def _emission_month(v: Any) -> str | None:
+    """YYMM of an emission timestamp (datetime, date, pandas Timestamp or ISO text), else None."""
+    if _missing(v):
+        return None
+    try:
+        ts = pd.Timestamp(v)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return None if pd.isna(ts) else f"{ts.year % 100:02d}{ts.month:02d}"
+
+
+def key_structure_problems(k: AccessKey, issued_at: Any = None, check_issued: bool = False) -> list[str]:
+    """What is wrong with a key whose check digit is right: the state code (IBGE cUF), AAMM (month
+    01-12, not after the document's emission), the model, tpEmis, the embedded CNPJ."""
+    out = []
+    if k.cuf not in UF_CODES:
+        out.append(f"cUF {k.cuf:02d} da chave não é um código de UF do IBGE")
+    month = int(k.aamm[2:])
+    if not 1 <= month <= 12:
+        out.append(f"AAMM {k.aamm} da chave tem mês {k.aamm[2:]} (deve ser 01 a 12)")
+    elif check_issued:
+        emitted = _emission_month(issued_at)
+        if emitted is None:
+            out.append(f"data de emissão ausente ou inválida ({issued_at!r})")
+        elif k.aamm > emitted:
+            out.append(f"AAMM {k.aamm} da chave é posterior à emissão do documento ({emitted}, {issued_at})")
+    if k.model not in (MODEL_NFE, MODEL_NFCE):
+        out.append(f"modelo {k.model:02d} da chave não é NF-e (55) nem NFC-e (65)")
+    if k.tp_emis not in KNOWN_TP_EMIS:
+        out.append(f"tpEmis {k.tp_emis} da chave não é um tipo de emissão conhecido (1-7 ou 9)")
+    if not is_valid_cnpj(k.cnpj):
+        out.append(f"CNPJ {k.cnpj} da chave tem dígitos verificadores inválidos")
+    return out
+
+
+def documents_frame(table) -> pd.DataFrame:
+    """An Arrow table of documents as the object-typed frame ``check_documents`` takes (values as
+    the database gave them: no coercion, so a bad value is seen as it is)."""
+    return pd.DataFrame({n: pd.Series(table.column(n).to_pylist(), dtype=object) for n in table.column_names})
+
+
 # ---------------------------------------------------------------- document checks
 def _normalized(df: pd.DataFrame, cols: Sequence[str], c: dict[str, str]) -> pd.DataFrame:
     """Identity columns made comparable: CNPJ normalized, numeric parts as int (None if invalid)."""
@@ -203,16 +250,21 @@ def _key_text(v: Any) -> str:
 
 
 def _row_reasons(cnpj: str | None, model: int | None, series: int | None, number: int | None,
-                 tp: int | None, key: Any, nfe: set[int], nfce: set[int], cont: set[int]) -> list[str]:
+                 tp: int | None, key: Any, issued: Any, nfe: set[int], nfce: set[int], cont: set[int],
+                 raw: dict, check_issued: bool) -> list[str]:
     reasons: list[str] = []
-    for name, v in (("CNPJ", cnpj), ("modelo", model), ("série", series), ("número", number), ("tpEmis", tp)):
+    for name, v, col in (("CNPJ", cnpj, "cnpj"), ("modelo", model, "model"), ("série", series, "series"),
+                         ("número", number, "number"), ("tpEmis", tp, "emission_type")):
         if v is None:
-            reasons.append(f"{name} ausente ou inválido")
+            reasons.append(f"{name} ausente ou inválido ({raw.get(col)!r})")
+    if tp is not None and tp not in KNOWN_TP_EMIS:
+        reasons.append(f"tpEmis {tp} não é um tipo de emissão conhecido (1-7 ou 9)")
     try:
         k = parse_access_key(key)
-    except ValueError as e:
+    except (ValueError, TypeError) as e:
         reasons.append(str(e))
     else:
+        reasons += key_structure_problems(k, issued, check_issued)
         for name, in_key, in_row in (("CNPJ", k.cnpj, cnpj), ("modelo", k.model, model),
                                      ("série", k.series, series), ("número", k.number, number),
                                      ("tpEmis", k.tp_emis, tp)):
@@ -258,8 +310,12 @@ def check_documents(docs: pd.DataFrame, *, store_nfe_series: set[int], store_nfc
     n["__key"] = [_key_text(v) for v in docs[c["key"]].tolist()]
     n["__pos"] = range(len(docs))
     nfe, nfce, cont = set(store_nfe_series), set(store_nfce_series), set(store_contingency_series)
-    reasons = [_row_reasons(*row, nfe, nfce, cont) for row in zip(
-        n[c["cnpj"]], n[c["model"]], n[c["series"]], n[c["number"]], n[c["emission_type"]], docs[c["key"]])]
+    check_issued = c["issued_at"] in docs.columns
+    issued = docs[c["issued_at"]].tolist() if check_issued else [None] * len(docs)
+    raw_cols = {f: docs[c[f]].tolist() for f in ("cnpj", "model", "series", "number", "emission_type")}
+    reasons = [_row_reasons(*row, nfe, nfce, cont, {f: v[i] for f, v in raw_cols.items()}, check_issued)
+               for i, row in enumerate(zip(n[c["cnpj"]], n[c["model"]], n[c["series"]], n[c["number"]],
+                                           n[c["emission_type"]], docs[c["key"]], issued))]
     if store_cnpj:
         own = normalize_cnpj(store_cnpj)
         for pos, cnpj in enumerate(n[c["cnpj"]]):

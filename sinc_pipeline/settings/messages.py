@@ -58,7 +58,22 @@ def _pydantic_problems(err: ValidationError) -> list[str]:
         if path.startswith("intervals.") and e["type"] in ("greater_than_equal", "less_than_equal"):
             hint = "intervalos são minutos inteiros de 1 a 1440"
         value = e.get("input") if e["type"] != "missing" else None
+        if path.endswith(".cnpj") and isinstance(value, int) and not isinstance(value, bool):
+            msg, hint = _cnpj_as_number(value)
         if isinstance(value, dict | list) and len(repr(value)) > 80:
             value = "…"
         problems.append(_problem(path or "(raiz)", value, msg, hint))
     return problems
+
+
+def _cnpj_as_number(value: int) -> tuple[str, str]:
+    """Why a CNPJ arrived as a number, and the quoted text to write: an unquoted CNPJ is a number
+    to YAML, and one that starts with 0 and has only digits 0-7 is read as an OCTAL number."""
+    from sinc_pipeline.fiscal.rules import is_valid_cnpj
+
+    decimal, octal = f"{value:014d}", f"0{value:o}".zfill(14)
+    if is_valid_cnpj(octal) and not is_valid_cnpj(decimal):
+        return (f"o YAML leu o CNPJ sem aspas como um número octal (começa com 0 e só tem dígitos 0–7): "
+                f"{value} em decimal", f'escreva-o entre aspas, ex.: cnpj: "{octal}"')
+    return ("o YAML leu o CNPJ sem aspas como um número (zeros à esquerda e letras se perdem)",
+            f'escreva-o entre aspas, ex.: cnpj: "{decimal}"')

@@ -8,6 +8,8 @@ from sinc_pipeline.fiscal.rules import is_valid_cnpj
 from sinc_pipeline.settings.messages import _problem
 from sinc_pipeline.settings.models import IDENTIFIER, STORE_ID, Settings
 
+STORE_ID_MAX = 64      # sinc_estado.loja and the quarantine's loja are VARCHAR(64)
+
 def _check_url(path: str, url: str, problems: list[str]) -> None:
     try:
         u = make_url(url)
@@ -41,6 +43,10 @@ def semantic_problems(s: Settings) -> list[str]:
         if not STORE_ID.match(st.id):
             p.append(_problem(f"{base}.id", st.id, "identificador de loja inválido (é a chave de partição no Dagster)",
                               "use letras, dígitos, '_' ou '-', ex.: loja_01"))
+        if isinstance(st.id, str) and len(st.id) > STORE_ID_MAX:
+            p.append(_problem(f"{base}.id", st.id, f"identificador de loja com {len(st.id)} caracteres (máximo "
+                              f"{STORE_ID_MAX}, o tamanho da coluna loja de sinc_estado)",
+                              f"use um id de até {STORE_ID_MAX} caracteres, ex.: loja_01"))
         if st.id in seen_ids:
             p.append(_problem(f"{base}.id", st.id, f"repetido (já usado em stores[{seen_ids[st.id]}])",
                               "cada loja precisa de um id único"))
@@ -57,6 +63,7 @@ def semantic_problems(s: Settings) -> list[str]:
                               "a série de contingência deve ser distinta de toda série NFC-e do mesmo CNPJ"))
     if not s.stores:
         p.append(_problem("stores", [], "nenhuma loja configurada", "acrescente ao menos uma loja"))
+    p += _fiscal_series_problems(s)
 
     # Series: within one CNPJ, each model-65 series (NFC-e or contingency) has one owner and
     # one purpose; each NF-e series has one owner.
@@ -154,3 +161,23 @@ def semantic_problems(s: Settings) -> list[str]:
     if not s.tables:
         p.append(_problem("tables", [], "nenhuma tabela configurada", "acrescente ao menos uma tabela"))
     return p
+
+
+def _fiscal_series_problems(s: Settings) -> list[str]:
+    """With a ``fiscal`` section whose documents table is sent, every store sends documents: it
+    needs its NFC-e and contingency series, or each of its documents would be held."""
+    fiscal = getattr(s, "fiscal", None)
+    tables = [t for t in (getattr(s, "tables", None) or []) if t is not None]
+    if fiscal is None or not any(t.name == fiscal.table and t.direction == "send" for t in tables):
+        return []
+    out = []
+    for i, st in enumerate(s.stores or []):
+        if st is None:
+            continue
+        for field, what in (("nfce_series", "NFC-e"), ("contingency_series", "contingência")):
+            if getattr(st, field) is None:
+                out.append(_problem(f"stores[{i}].{field}", None,
+                                    f"a loja {st.id} envia {fiscal.table!r} (seção fiscal), mas não tem série de {what}",
+                                    f"informe {field} (0..889) da loja; sem ela todo documento da loja seria retido "
+                                    "na quarentena fiscal"))
+    return out

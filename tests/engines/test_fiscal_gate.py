@@ -172,3 +172,23 @@ def test_valid_documents_pass_untouched(demo):
     assert out["documentos_fiscais"].inserted == 5
     assert open_entries(demo, STORE).empty
 
+
+
+@pytest.mark.parametrize("change, reason", [
+    (lambda s, d: {"chave": build_access_key(99, "2611", s.store(STORE).cnpj, 65, 11, d["numero"], 1, 7)},
+     "cUF 99 da chave não é um código de UF do IBGE"),
+    (lambda s, d: {"chave": build_access_key(35, "2612", s.store(STORE).cnpj, 65, 11, d["numero"], 1, 7)},
+     "AAMM 2612 da chave é posterior à emissão do documento (2611"),
+    (lambda s, d: {"tp_emis": 8, "chave": build_access_key(35, "2611", s.store(STORE).cnpj, 65, 11, d["numero"], 8, 7)},
+     "tpEmis 8 não é um tipo de emissão conhecido"),
+])
+def test_a_key_with_a_wrong_structure_holds_the_sale_with_its_reason(make_db, tmp_path, change, reason):
+    demo = small_demo(make_db, "postgresql", "postgresql", tmp_path)
+    doc = fiscal_doc(demo.store(STORE).url, SALE)
+    set_fiscal_doc(demo, SALE, **change(demo, doc))
+    out = _send(demo, "run-1")
+    assert _at_origin(demo, "vendas", "id", SALE) == 0 and _at_origin(demo, "vendas", "id", 24) == 1
+    assert out["documentos_fiscais"].extra["documentos_retidos"] == 1
+    entries = open_entries(demo, STORE)
+    assert set(entries["tabela"]) == {"vendas", "venda_itens", "documentos_fiscais"}
+    assert reason in entries[entries["tabela"] == "documentos_fiscais"]["motivo"].iloc[0]

@@ -116,3 +116,55 @@ def test_load_settings_reports_yaml_line(tmp_path):
         load_settings(f)
     assert "linha" in str(err.value) and str(f) in str(err.value)
 
+
+
+FISCAL = {"table": "documentos_fiscais"}
+
+
+def with_fiscal(raw: dict) -> dict:
+    raw["fiscal"] = dict(FISCAL)
+    raw["tables"].append({"name": "documentos_fiscais", "direction": "send", "key": ["loja_id", "id"],
+                          "scoped": True, "group": "venda"})
+    return raw
+
+
+def test_store_id_longer_than_the_state_column_is_refused():
+    from sinc_pipeline.fiscal.quarantine import quarantine_table
+    from sinc_pipeline.settings.validation import STORE_ID_MAX
+    from sinc_pipeline.sync.state import state_table
+
+    assert STORE_ID_MAX == state_table.c.loja.type.length == quarantine_table("q").c.loja.type.length
+    assert parse_settings(with_("stores.0.id", "l" * STORE_ID_MAX)).stores[0].id == "l" * STORE_ID_MAX
+    found = problems(with_("stores.0.id", "l" * (STORE_ID_MAX + 1)))
+    assert any(p.startswith("stores[0].id:") and "65 caracteres" in p and "64" in p and "Dica:" in p for p in found)
+
+
+@pytest.mark.parametrize("field", ["nfce_series", "contingency_series"])
+def test_a_store_without_nfce_or_contingency_series_is_refused_when_it_sends_documents(field):
+    raw = with_fiscal(copy.deepcopy(BASE))
+    assert parse_settings(raw).fiscal is not None
+    del raw["stores"][1][field]
+    found = problems(raw)
+    assert any(p.startswith(f"stores[1].{field}:") and "loja_02" in p and "documentos_fiscais" in p
+               and "Dica:" in p for p in found), found
+    # without the fiscal section, or when the documents table is not sent, a store needs no series
+    raw.pop("fiscal")
+    assert getattr(parse_settings(raw).stores[1], field) is None
+    raw = with_fiscal(copy.deepcopy(BASE))
+    raw["tables"] = raw["tables"][:2]
+    del raw["stores"][1][field]
+    parse_settings(raw)
+
+
+@pytest.mark.parametrize("text,digits,octal", [
+    ("04321076000170", "04321076000170", True),      # leading 0, digits 0-7: YAML 1.1 reads it as octal
+    ("11222333000181", "11222333000181", False),     # a plain number
+])
+def test_a_cnpj_read_by_yaml_as_a_number_is_explained(tmp_path, text, digits, octal):
+    f = tmp_path / "sinc.yaml"
+    f.write_text(yaml.safe_dump(BASE).replace('cnpj: \'11222333000181\'', f"cnpj: {text}"), encoding="utf-8")
+    assert f"cnpj: {text}" in f.read_text(encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        load_settings(f)
+    (p,) = [p for p in err.value.problems if p.startswith("stores[0].cnpj")]
+    assert ("octal" in p) is octal and "aspas" in p and f'cnpj: "{digits}"' in p, p

@@ -415,3 +415,81 @@ def test_check_documents_store_cnpj(store_cnpj, failures):
     assert out["indice"].tolist() == failures
     if failures:
         assert out.loc[0, "motivo"] == "CNPJ 11222333000181 não é o da loja (11444777000161)"
+
+
+# ---------------------------------------------------------------- key structure, unexpected values (Arrow)
+def _raw_key(cuf="35", aamm="2601", cnpj=CNPJ, model="65", series="010", number="000000001", tp="1") -> str:
+    first43 = cuf + aamm + cnpj + model + series + number + tp + "12345678"
+    return first43 + str(access_key_check_digit(first43))
+
+
+def _arrow_docs(rows: list[dict], types: dict | None = None):
+    import datetime as _dt
+
+    import pyarrow as pa
+
+    base = {"cnpj": CNPJ, "modelo": 65, "serie": 10, "numero": 1, "tp_emis": 1, "chave": _raw_key(),
+            "emitido_em": _dt.datetime(2026, 1, 15, 10, 0)}
+    full = [{**base, **r} for r in rows]
+    types = {"cnpj": pa.string(), "modelo": pa.int64(), "serie": pa.int64(), "numero": pa.int64(),
+             "tp_emis": pa.int64(), "chave": pa.string(), "emitido_em": pa.timestamp("us")} | (types or {})
+    return pa.table({n: pa.array([r[n] for r in full], t) for n, t in types.items()})
+
+
+def _check_arrow(table, **kw):
+    from sinc_pipeline.fiscal.rules import documents_frame
+
+    kw = {"store_nfe_series": NFE, "store_nfce_series": NFCE, "store_contingency_series": CONT} | kw
+    return check_documents(documents_frame(table), **kw)
+
+
+@pytest.mark.parametrize("key, reason", [
+    (_raw_key(cuf="99"), "cUF 99 da chave não é um código de UF do IBGE"),
+    (_raw_key(cuf="20"), "cUF 20"),
+    (_raw_key(aamm="2613"), "AAMM 2613 da chave tem mês 13"),
+    (_raw_key(aamm="2600"), "mês 00"),
+    (_raw_key(aamm="2602"), "AAMM 2602 da chave é posterior à emissão do documento (2601"),
+    (_raw_key(tp="8"), "tpEmis 8 da chave não é um tipo de emissão conhecido"),
+    (_raw_key(cnpj="11222333000182"), "CNPJ 11222333000182 da chave tem dígitos verificadores inválidos"),
+])
+def test_a_key_with_a_right_check_digit_but_a_wrong_structure_is_held(key, reason):
+    rows = [{"chave": key}]
+    if "CNPJ 11222333000182" in reason:
+        rows[0]["cnpj"] = "11222333000182"
+    out = _check_arrow(_arrow_docs(rows))
+    assert len(out) == 1 and reason in out.loc[0, "motivo"], out.to_dict("records")
+
+
+def test_valid_structure_passes_and_every_state_code_is_known():
+    from sinc_pipeline.fiscal.rules import UF_CODES
+
+    earlier = {"chave": _raw_key(aamm="2512", number="000000002"), "numero": 2}     # a key of an earlier month
+    assert _check_arrow(_arrow_docs([{}, earlier])).empty
+    assert sorted(UF_CODES) == [11, 12, 13, 14, 15, 16, 17, 21, 22, 23, 24, 25, 26, 27, 28, 29, 31, 32, 33, 35,
+                                41, 42, 43, 50, 51, 52, 53]
+
+
+def test_unexpected_values_in_fiscal_columns_are_reasons_never_exceptions():
+    import pyarrow as pa
+
+    text = {"modelo": pa.string(), "serie": pa.string(), "numero": pa.string(), "tp_emis": pa.string(),
+            "emitido_em": pa.string()}
+    good = {"modelo": "65", "serie": "10", "numero": "1", "tp_emis": "1", "emitido_em": "2026-01-15 10:00:00"}
+    rows = [good,
+            {**good, "serie": "²"},                 # '²'.isdigit() is True in Python
+            {**good, "numero": "1a"},
+            {**good, "numero": None},
+            {**good, "tp_emis": "8"},
+            {**good, "emitido_em": "ontem"},
+            {**good, "emitido_em": None},
+            {**good, "modelo": "６５"},              # full-width digits
+            {**good, "chave": None, "cnpj": None}]
+    out = _check_arrow(_arrow_docs(rows, text))
+    reasons = dict(zip(out["indice"], out["motivo"]))
+    assert 0 not in reasons and sorted(reasons) == list(range(1, len(rows)))
+    assert "série ausente ou inválido ('²')" in reasons[1]
+    assert "número ausente ou inválido ('1a')" in reasons[2] and "número ausente ou inválido (None)" in reasons[3]
+    assert "tpEmis 8 não é um tipo de emissão conhecido" in reasons[4]
+    assert "data de emissão ausente ou inválida ('ontem')" in reasons[5] and "data de emissão" in reasons[6]
+    assert "modelo ausente ou inválido" in reasons[7]
+    assert "chave de acesso ausente" in reasons[8] and "CNPJ ausente" in reasons[8]
