@@ -3,8 +3,10 @@
 ``restore(storage, store_id, snapshot_ref, target_url, replace=False)``:
 
 1. resolves the snapshot (an id or ``latest``), takes its chain (the full snapshot and each
-   incremental up to it) and verifies every file (presence, sha256, origin) — a broken chain is
-   refused, naming the file, before anything is written;
+   incremental up to it) and verifies it (``verify_chain(contents=True)``: links without loops or
+   gaps, every manifest field restore trusts — cursors included —, every file's presence, sha256,
+   origin, rows, columns and content checksum) — a broken chain is refused, naming the file,
+   before anything is written;
 2. refuses a target where any of the snapshot's tables already holds rows, unless ``replace``
    (then those tables are emptied — or dropped and recreated when their columns differ — inside
    the load);
@@ -198,7 +200,7 @@ def restore(storage: LocalStorage, store_id: str, snapshot_ref: str, target_url:
     t0 = time.perf_counter()
     check_target_url(target_url)
     chain = chain_for(storage, store_id, snapshot_ref)
-    verify_chain(storage, chain)                                   # refuses before anything is written
+    verify_chain(storage, chain, contents=True)                    # refuses before anything is written
     last = chain[-1]
     names = list(last.tables)
     where = redact(target_url)

@@ -10,6 +10,7 @@ from sinc_pipeline.snapshots.catalog import load_manifest
 from sinc_pipeline.snapshots.manifest import (_META_SNAPSHOT, _META_STORE, _META_TABLE, COMPLETA, INCREMENTAL,
                                               MANIFEST_FILE, Manifest, SnapshotError, TableEntry)
 from sinc_pipeline.snapshots.storage import Storage
+from sinc_pipeline.snapshots.trust import content_problems, manifest_problems
 
 def _chain_problems(chain: list[Manifest]) -> list[str]:
     if not chain:
@@ -24,6 +25,11 @@ def _chain_problems(chain: list[Manifest]) -> list[str]:
             problems.append(f"{m.id!r} tem parent_id {m.parent_id!r}, mas vem depois de {prev.id!r}")
         if m.store != chain[0].store:
             problems.append(f"{m.id!r} é da loja {m.store!r}, a cadeia é da loja {chain[0].store!r}")
+        if not prev.id < m.id:
+            problems.append(f"{m.id!r} não é posterior ao seu pai {prev.id!r} (laço na cadeia)")
+    ids = [m.id for m in chain]
+    if len(set(ids)) != len(ids):
+        problems.append(f"a cadeia repete snapshots: {ids} (laço)")
     return problems
 
 
@@ -69,23 +75,38 @@ def _file_problem(storage: Storage, m: Manifest, table: str, entry: TableEntry, 
     return None
 
 
-def verify_chain(storage: Storage, chain: list[Manifest]) -> None:
-    """Check a chain before it is used: links and stores consistent, every manifest still the one
-    on disk, every file present with its recorded sha256 and written for this store/snapshot/table.
-    Reads every file once. Raises ``SnapshotError`` listing every problem (each naming the file)."""
+def verify_chain(storage: Storage, chain: list[Manifest], contents: bool = False) -> None:
+    """Check a chain before it is used: links, order and stores consistent, every manifest still
+    the one on disk and every field a restore trusts sound (``trust.manifest_problems``), every
+    file present with its recorded sha256 and written for this store/snapshot/table; with
+    ``contents``, each file's rows, columns and content checksum are the manifest's too (parses
+    every file: the restore asks for it). Reads every file once. Raises ``SnapshotError`` listing
+    every problem (each naming the file)."""
     problems = _chain_problems(chain)
     for m in chain:
+        where = storage.describe(m.store, m.id, MANIFEST_FILE)
         try:
             on_disk = load_manifest(storage, m.store, m.id)
             if on_disk != m:
-                problems.append(f"{storage.describe(m.store, m.id, MANIFEST_FILE)}: manifesto mudou desde que foi lido")
+                problems.append(f"{where}: manifesto mudou desde que foi lido")
         except SnapshotError as err:
             problems.append(str(err))
             continue
+        problems += [f"{where}: {p}" for p in manifest_problems(m)]
         for table, entry in m.tables.items():
-            problem = _file_problem(storage, m, table, entry)
+            data = None
+            if contents:
+                try:
+                    data = storage.read_bytes(m.store, m.id, entry.file)
+                except FileNotFoundError:
+                    pass
+            problem = _file_problem(storage, m, table, entry, data)
             if problem:
                 problems.append(problem)
+            elif data is not None:
+                parsed = pq.ParquetFile(pa.BufferReader(data)).read()
+                problems += content_problems(entry, parsed, storage.describe(m.store, m.id, entry.file))
+                del parsed
     if problems:
         raise SnapshotError(
             f"Verificação da cadeia de snapshots {' -> '.join(repr(m.id) for m in chain)} falhou:\n"

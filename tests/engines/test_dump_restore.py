@@ -462,3 +462,29 @@ def test_a_target_table_that_rejects_values_is_named(chain, make_db):
     assert "'lojas'" in msg and "postgres@127.0.0.1" in msg and "Nada foi gravado" in msg
     assert tables_in(target) == ["lojas"]            # PostgreSQL rolled the created tables back too
 
+
+
+@pytest.mark.parametrize("case", ["self_parent", "checksum", "cursor_2099"])
+def test_an_untrustworthy_manifest_is_refused_before_anything_is_written(make_db, tmp_path, case):
+    import json
+
+    st = small_demo(make_db, "sqlite", "sqlite", tmp_path)
+    sync_all(st, STORE)
+    dump_store(st, STORE, "completa")
+    execute(store_url(st), "DELETE FROM clientes WHERE id = 4")
+    inc = dump_store(st, STORE).manifest
+    path = storage_of(st).root / STORE / inc.id / "manifest.json"
+    raw = json.loads(path.read_text("utf-8"))
+    if case == "self_parent":
+        raw["parent_id"] = inc.id
+    elif case == "checksum":
+        raw["tables"]["produto"]["checksum"] = "f" * 32
+    else:
+        raw["cursors"]["loja"][0]["cursor_valor"] = "2099-01-01T00:00:00"
+    path.write_text(json.dumps(raw), "utf-8")
+    target = make_db("postgresql")
+    with pytest.raises(SnapshotError) as err:
+        restore(storage_of(st), STORE, "latest", target)
+    words = {"self_parent": "parent_id", "checksum": "checksum do conteúdo", "cursor_2099": "2099"}[case]
+    assert words in str(err.value)
+    assert tables_in(target) == []                        # nothing was written

@@ -468,3 +468,86 @@ def test_snapshot_table_schema_reads_only_the_footer(storage, chain3):
     assert snap.snapshot_table_schema(storage, inc1, "produtos").names == PROD_SCHEMA.names + [OPERACAO]
     with pytest.raises(SnapshotError, match="'clientes' não está no snapshot"):
         snap.snapshot_table_schema(storage, full, "clientes")
+
+
+# ------------------------------------------------------------------------------------------------
+# The chain's structure and every manifest field a restore trusts
+# ------------------------------------------------------------------------------------------------
+def edit_manifest(storage, m, change) -> None:
+    path = storage.root / STORE / m.id / "manifest.json"
+    raw = json.loads(path.read_text("utf-8"))
+    change(raw)
+    path.write_text(json.dumps(raw), "utf-8")
+
+
+@pytest.mark.parametrize("case", ["self", "loop", "gap"])
+def test_a_chain_with_a_loop_or_a_gap_is_refused(storage, chain3, case):
+    full, inc1, inc2 = chain3
+    parent = {"self": inc2.id, "loop": inc2.id, "gap": "20260101T000000000000Z-incremental"}[case]
+    edit_manifest(storage, inc2 if case == "self" else inc1, lambda raw: raw.update(parent_id=parent))
+    if case == "gap":
+        edit_manifest(storage, inc2, lambda raw: raw.update(parent_id=parent))
+    with pytest.raises(SnapshotError, match="parent_id|quebrada|anterior") as err:
+        chain_for(storage, STORE, inc2.id)
+    assert parent in str(err.value)
+    # a hand-made chain with a loop is refused by verify_chain as well
+    with pytest.raises(SnapshotError, match="laço|parent_id"):
+        verify_chain(storage, [full, inc1, inc1])
+
+
+def test_an_edited_checksum_or_row_count_is_refused_when_contents_are_verified(storage, chain3):
+    full, _, _ = chain3
+    edit_manifest(storage, full, lambda raw: raw["tables"]["produtos"].update(checksum="0" * 32))
+    chain = chain_for(storage, STORE, "latest")
+    verify_chain(storage, chain)                       # sha256 and links alone cannot see it
+    with pytest.raises(SnapshotError, match="checksum do conteúdo") as err:
+        verify_chain(storage, chain, contents=True)
+    assert "produtos.parquet" in str(err.value)
+    edit_manifest(storage, full, lambda raw: raw["tables"]["produtos"].update(
+        checksum=full.tables["produtos"].checksum, rows=99))
+    with pytest.raises(SnapshotError, match="3 linhas no arquivo, o manifesto diz 99"):
+        verify_chain(storage, chain_for(storage, STORE, "latest"), contents=True)
+
+
+def _cursor_row(**kw) -> dict:
+    return {"loja": STORE, "tabela": "produtos", "direcao": "receive", "cursor_valor": T0.isoformat(),
+            "cursor_tipo": "datetime", "atualizado_em": T0.isoformat(), "run_id": None} | kw
+
+
+@pytest.mark.parametrize("row, words", [
+    (_cursor_row(cursor_valor="2099-01-01T00:00:00"), "cursor_valor 2099-01-01T00:00:00"),
+    (_cursor_row(cursor_tipo="date", cursor_valor="2099-12-31"), "posterior à criação do snapshot"),
+    (_cursor_row(atualizado_em="2099-01-01T00:00:00"), "atualizado_em 2099-01-01T00:00:00"),
+    (_cursor_row(loja="loja99"), "loja 'loja99' não é a do snapshot"),
+    (_cursor_row(direcao="ambas"), "direcao 'ambas' inválida"),
+    (_cursor_row(cursor_tipo="int", cursor_valor="doze"), "ilegível"),
+    (_cursor_row(cursor_tipo="pickle"), "cursor_tipo 'pickle'"),
+])
+def test_a_cursor_a_restore_could_not_trust_is_refused(storage, row, words):
+    full = write_full(storage)
+    edit_manifest(storage, full, lambda raw: raw.update(cursors={"loja": [_cursor_row(), row], "origem": []}))
+    with pytest.raises(SnapshotError) as err:
+        verify_chain(storage, chain_for(storage, STORE, "latest"))
+    assert words in str(err.value) and "cursores 'loja'[1]" in str(err.value), str(err.value)
+
+
+def test_sound_cursors_and_declarations_pass_and_edited_fields_are_refused(storage):
+    full = write_full(storage)
+    edit_manifest(storage, full, lambda raw: raw.update(cursors={"loja": [_cursor_row()], "origem": []}))
+    verify_chain(storage, chain_for(storage, STORE, "latest"), contents=True)
+    edit_manifest(storage, full, lambda raw: raw.update(created_at="2026-01-01T00:00:00+00:00"))
+    with pytest.raises(SnapshotError, match="não é o instante do id"):
+        verify_chain(storage, chain_for(storage, STORE, "latest"))
+    edit_manifest(storage, full, lambda raw: raw.update(created_at=full.created_at))
+    edit_manifest(storage, full, lambda raw: raw["tables"]["produtos"].update(key=["sku"]))
+    with pytest.raises(SnapshotError, match=r"chave \['sku'\] não está entre as colunas"):
+        verify_chain(storage, chain_for(storage, STORE, "latest"))
+    declared = {"not_null": ["nome"], "lengths": {"nome": 40}, "int_bits": {}, "indexes": [],
+                "foreign_keys": [{"name": "fk", "columns": ["id"], "ref_table": "marcas", "ref_columns": ["id"],
+                                  "ondelete": None}]}
+    edit_manifest(storage, full, lambda raw: raw["tables"]["produtos"].update(key=["id"], declared=declared))
+    with pytest.raises(SnapshotError, match="aponta para a tabela 'marcas', ausente"):
+        verify_chain(storage, chain_for(storage, STORE, "latest"))
+    edit_manifest(storage, full, lambda raw: raw["tables"]["produtos"].update(declared={"lengths": "x"}))
+    with pytest.raises(SnapshotError, match=r"tables\.produtos\.declared\.lengths"):
+        chain_for(storage, STORE, "latest")
