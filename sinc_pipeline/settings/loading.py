@@ -5,6 +5,7 @@ import os
 import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -15,14 +16,30 @@ from sinc_pipeline.settings.models import (DEFAULT_CONFIG_PATH, ENV_VAR, Databas
                                            TableConfig)
 from sinc_pipeline.settings.validation import semantic_problems
 
+def _userinfo_span(text: str) -> tuple[int, int]:
+    """Where a URL's ``user:password`` part is in ``text`` (before expansion), or (0, 0)."""
+    start = text.find("://")
+    if start < 0:
+        return 0, 0
+    start += 3
+    end = text.find("/", start)
+    at = text.rfind("@", start, end if end >= 0 else len(text))
+    return (start, at) if at >= 0 else (0, 0)
+
+
 def expand_env(text: str, path: str, problems: list[str]) -> str:
+    """``${VAR}`` replaced by the environment's value; inside the URL's user or password part the
+    value is URL-encoded, so a password with ``@``, ``:`` or ``/`` keeps the URL whole (and hidden)."""
+    lo, hi = _userinfo_span(text)
+
     def sub(m: re.Match) -> str:
         name = m.group(1)
         if name not in os.environ:
             problems.append(_problem(path, m.group(0), f"a variável de ambiente {name} não está definida",
                                      f"exporte {name} antes de iniciar o Dagster"))
             return m.group(0)
-        return os.environ[name]
+        value = os.environ[name]
+        return quote(value, safe="") if lo <= m.start() < hi else value
     return ENV_VAR.sub(sub, text)
 
 

@@ -1,6 +1,8 @@
 """Checks across fields that need no database: ids, URLs, names, series, filters, groups."""
 from __future__ import annotations
 
+import re
+
 from sqlalchemy.engine import make_url
 
 from sinc_pipeline.core.engines import SUPPORTED_HINT, is_supported
@@ -10,11 +12,16 @@ from sinc_pipeline.settings.models import IDENTIFIER, STORE_ID, Settings
 
 STORE_ID_MAX = 64      # sinc_estado.loja and the quarantine's loja are VARCHAR(64)
 
+def _mask_password(url: str) -> str:
+    """A URL that does not parse, with whatever stands where its password would be hidden."""
+    return re.sub(r"^([^:/@]+://[^:/@]*:).*@", r"\1***@", url) if isinstance(url, str) else url
+
+
 def _check_url(path: str, url: str, problems: list[str]) -> None:
     try:
         u = make_url(url)
     except Exception:
-        problems.append(_problem(path, url, "URL de banco inválida",
+        problems.append(_problem(path, _mask_password(url), "URL de banco inválida",
                                  "use uma URL SQLAlchemy, ex.: sqlite:///data/loja.db ou "
                                  "postgresql+psycopg://usuario@host/banco"))
         return

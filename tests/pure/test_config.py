@@ -168,3 +168,17 @@ def test_a_cnpj_read_by_yaml_as_a_number_is_explained(tmp_path, text, digits, oc
         load_settings(f)
     (p,) = [p for p in err.value.problems if p.startswith("stores[0].cnpj")]
     assert ("octal" in p) is octal and "aspas" in p and f'cnpj: "{digits}"' in p, p
+
+
+def test_a_password_with_url_characters_is_encoded_and_a_broken_url_hides_it(monkeypatch):
+    from sqlalchemy.engine import make_url
+
+    monkeypatch.setenv("SENHA_LOJA", "p@ss:w/rd%1")
+    monkeypatch.setenv("USUARIO", "op@loja")
+    url = parse_settings(with_("stores.0.url", "postgresql://${USUARIO}:${SENHA_LOJA}@db:5432/loja")).stores[0].url
+    u = make_url(url)
+    assert (u.username, u.password, u.host, u.port, u.database) == ("op@loja", "p@ss:w/rd%1", "db", 5432, "loja")
+    # outside the user/password part a value is taken as it is
+    assert parse_settings(with_("stores.0.url", "sqlite:///${SENHA_LOJA}.db")).stores[0].url == "sqlite:///p@ss:w/rd%1.db"
+    found = problems(with_("stores.0.url", "postgresql://sinc:s3gr3d0@@host:porta/x"))
+    assert any(p.startswith("stores[0].url:") and "sinc:***@" in p for p in found) and "s3gr3d0" not in str(found)
