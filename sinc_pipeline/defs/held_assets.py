@@ -8,7 +8,6 @@
 * the per-table side lives in the check ``origem_e_loja_conferem`` (``sync_assets.check_result``):
   it fails with severity WARN, naming the rows, while a row of its table is held.
 """
-from __future__ import annotations
 
 from dagster import (AssetExecutionContext, Definitions, MaterializeResult, MetadataValue, asset, define_asset_job,
                      in_process_executor)
