@@ -66,6 +66,8 @@ def record(conn: Connection, url: str, role: str, store_id: str, direction: str,
     the whole run) gathers the (table, key) held so far. On the ``final`` batch, the entries of
     the unit's tables not held in this run are deleted. Returns the entries deleted."""
     t = errors_table()
+    if not held and not final:
+        return 0
     if not sa.inspect(conn).has_table(ERRORS_TABLE):
         if not held:
             return 0
