@@ -263,12 +263,18 @@ class Holder:
                 found.append(Refused(i, "insert" if pos < n else "update", row,
                                      f"valor não cabe na coluna {t.physical[bad['coluna']]!r} ({bad['tipo']})",
                                      column=bad["coluna"]))
+        return self.hold(items, found)
+
+    def hold(self, items: Items, found: list[Refused]) -> tuple[Items, list[HeldRow]]:
+        """Hold ``found`` (rows of ``items`` found bad before writing, by any check) and the rows
+        that belong with them: (the items without them, what to record). A preflight check that
+        reports rather than refuses (e.g. characters a column's charset cannot hold) calls this."""
         if not found:
             return items, []
         seeds = self._seeds(items, found)
         held = self.close(items, seeds)
         linked = self.linked(items, held, seeds, found)
-        return self.without(items, held), self.held(items, found + linked)
+        return self.without(items, held, found), self.held(items, found + linked)
 
     # -- what is recorded -------------------------------------------------------------------
     def held(self, items: Items, refused: list[Refused]) -> list[HeldRow]:
