@@ -7,9 +7,6 @@ from sinc_pipeline.settings import Settings
 from sinc_pipeline.defs.partitions import stores_partitions
 from sinc_pipeline.defs.sync_assets import keys_for
 
-SYNC_JOBS = ("forcar_atualizacao", "enviar_dados", "receber_dados")
-
-
 def build_sync_jobs(settings: Settings) -> list:
     parts = stores_partitions(settings)
 

@@ -149,6 +149,6 @@ def ranged_reads(source: Side, target: Side, chunk_rows: int) -> Iterator[tuple[
         if rng is None:
             yield read_both(source, target)
         else:
-            # a key range bounds the rows already: one statement, not one per rowid range of the table
+            # on SQLite a dense key range is still read in rowid pieces (reader._rowid_ranges)
             yield read_both(source, target, range_condition(source.col(col), rng),
-                            range_condition(target.col(col), rng), bounded=True)
+                            range_condition(target.col(col), rng))
