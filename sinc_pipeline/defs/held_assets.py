@@ -15,6 +15,7 @@ from dagster import (AssetExecutionContext, Definitions, MaterializeResult, Meta
 from sinc_pipeline.core.errors import SincError
 from sinc_pipeline.defs.metadata import HELD_COLUMNS, md_table
 from sinc_pipeline.defs.steps import core_step
+from sinc_pipeline.defs.tags import job_tags
 from sinc_pipeline.settings import Settings
 from sinc_pipeline.sync.held_store import ERRORS_TABLE, store_entries
 
@@ -50,7 +51,7 @@ def _asset(settings: Settings):
 
 def build(settings: Settings) -> Definitions:
     report = _asset(settings)
-    job = define_asset_job(JOB, selection=[report], executor_def=in_process_executor, tags={"sinc/job": JOB},
+    job = define_asset_job(JOB, selection=[report], executor_def=in_process_executor, tags=job_tags(settings, JOB),
                            description="Relatório das linhas retidas pela sincronização (erros_sincronizacao), "
                                        "de todas as lojas.")
     return Definitions(assets=[report], jobs=[job])

@@ -80,6 +80,13 @@ def check_result(t: TableConfig, a) -> AssetCheckResult:
     md = agreement_metadata(a)
     if a.held:
         md.update(held_metadata(a.held))
+    if a.passed and a.future_rows:
+        md["cursor_no_futuro"] = a.future_rows
+        return AssetCheckResult(asset_key=table_key(t), check_name=CHECK, passed=False,
+                                severity=AssetCheckSeverity.WARN, metadata=md,
+                                description=f"{a.future_rows} linha(s) da tabela {t.name!r} com {t.cursor!r} no "
+                                            "futuro (relógio de quem gravou adiantado): sincronizadas, mas a posição "
+                                            "do cursor não avança até elas. Corrija o relógio ou o valor.")
     if a.passed or not a.only_held:
         return AssetCheckResult(asset_key=table_key(t), check_name=CHECK, passed=a.passed, metadata=md)
     keys = "; ".join(e["chave"] for e in a.held[:5]) + (f" e mais {len(a.held) - 5}" if len(a.held) > 5 else "")

@@ -143,12 +143,12 @@ def _sync_batch(settings: Settings, store: StoreConfig, unit: list[TableConfig],
         for plan, (source, target), position in zip(plans, sides, starts):
             t0 = time.perf_counter()
             changes, compared, new_pos = compute_changes(plan, source, target, position, settings.diff_chunk_rows,
-                                                         _bounded(window))
+                                                         _bounded(window), settings.cursor_future_minutes)
             items.append((target_for(plan, direction), changes))
             results.append(TableResult(plan.config.name, direction, store.id,
                                        "cursor" if plan.config.cursor else "diff", compared,
                                        cursor=None if new_pos is None else str(new_pos),
-                                       duration_s=time.perf_counter() - t0))
+                                       duration_s=time.perf_counter() - t0, extra=dict(changes.notes)))
             positions.append(new_pos)
         t0 = time.perf_counter()
         if gate is not None:

@@ -7,10 +7,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import sqlalchemy as sa
+
 from sinc_pipeline.core.db import connect
 from sinc_pipeline.core.layout import resolve_plan
 from sinc_pipeline.io.checksum import RunningChecksum
 from sinc_pipeline.settings import Settings, TableConfig
+from sinc_pipeline.sync.cursors import bindable, future_limit
 from sinc_pipeline.sync.diff import diff_tables
 from sinc_pipeline.sync.held import key_json
 from sinc_pipeline.sync.held_store import entries_on
@@ -29,6 +32,7 @@ class Agreement:
     detail: dict = field(default_factory=dict)
     held: list[dict] = field(default_factory=list)   # the table's entries in sinc_erros for this store
     only_held: bool = False                          # not passed, and every differing row is held
+    future_rows: int = 0                             # source rows whose cursor is in the future
 
 
 def verify_table(settings: Settings, store_id: str, table: TableConfig) -> Agreement:
@@ -57,13 +61,28 @@ def verify_table(settings: Settings, store_id: str, table: TableConfig) -> Agree
                     extra += ch.deletes.num_rows
                     parts = [ch.inserts, ch.updates] + ([ch.deletes] if table.delete_policy == "propagate" else [])
                     unexplained += _not_held([p.select(source.key) for p in parts], held_keys)
+            future = _future_rows(source, table, settings.cursor_future_minutes)
     if table.delete_policy == "propagate":
         passed, detail = src_sum.rows == tgt_sum.rows and src_sum.value == tgt_sum.value, {}
     else:
         passed = not missing and not different
         detail = {"ausentes_no_destino": missing, "diferentes": different, "somente_no_destino": extra}
     return Agreement(table.name, passed, src_sum.rows, tgt_sum.rows, src_sum.value, tgt_sum.value, detail,
-                     held, bool(held) and not passed and not unexplained)
+                     held, bool(held) and not passed and not unexplained, future)
+
+
+def _future_rows(source, table: TableConfig, minutes: int) -> int:
+    """Rows whose cursor is later than the source's time plus the tolerance (``sync/cursors.py``):
+    synced, but holding the position back until their clock is fixed."""
+    if not table.cursor:
+        return 0
+    col = source.col(table.cursor)
+    with source.naming_failures("leitura da hora do banco"):
+        limit = future_limit(source.conn, col, minutes)
+        if limit is None:
+            return 0
+        stmt = source.select([table.cursor], col > bindable(col, limit)).with_only_columns(sa.func.count())
+        return int(source.conn.execute(stmt).scalar() or 0)
 
 
 def _not_held(keys: list, held_keys: set) -> int:

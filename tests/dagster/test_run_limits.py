@@ -43,3 +43,15 @@ def test_every_job_has_a_time_limit_from_the_config(demo):
     assert {"forcar_atualizacao", "enviar_dados", "receber_dados", "gerar_base_dados"} <= set(jobs)
     for name, job in jobs.items():
         assert job.tags[MAX_RUNTIME_TAG] == str((90 if name in LONG_JOBS else 7) * 60), name
+
+
+def test_rows_with_a_cursor_in_the_future_make_the_check_warn(demo):
+    from dagster import AssetCheckSeverity
+
+    from sinc_pipeline.defs.sync_assets import check_result
+    from sinc_pipeline.sync.verify import Agreement
+    table = next(t for t in demo.tables if t.cursor)
+    ok = check_result(table, Agreement(table.name, True, 5, 5, "a", "a"))
+    assert ok.passed
+    warned = check_result(table, Agreement(table.name, True, 5, 5, "a", "a", future_rows=2))
+    assert not warned.passed and warned.severity == AssetCheckSeverity.WARN and "futuro" in warned.description
