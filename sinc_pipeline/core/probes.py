@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection
 
 from sinc_pipeline.core.db import redact
 from sinc_pipeline.core.engines import MYSQL_FAMILY, engine_of
-from sinc_pipeline.core.preflight import (ACCENTS, CASE, TRAILING, ColumnFacts, Finding, candidate_collisions,
+from sinc_pipeline.core.preflight import (ACCENTS, CASE, FOLDS, TRAILING, ColumnFacts, Finding, candidate_collisions,
                                           charset_risk, describe_loss, fold_risk, fraction_loss, lacks, nopad_fix,
                                           unrepresentable, utf8mb4_collation)
 from sinc_pipeline.core.types import arrow_type
@@ -190,6 +190,10 @@ class Place:
         return read_fastest(self.conn, self.table, self.physical, self.filters, None, schema, 50_000)
 
 
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " e " + items[-1]
+
+
 def _example(kind: str, digits: int) -> str:
     if kind == "time":
         return f"TIME({digits})"
@@ -279,7 +283,7 @@ def _collation_findings(cfg, store_id: str, src: Place, tgt: Place, folds_by_col
     cols = ", ".join(repr(tgt.physical[c]) for c in folds_by_col)
     colls = ", ".join(sorted({f.collation for f in facts.values()}))
     what = (f"a colação {colls} da chave de texto {cols} da tabela {tgt.table.name!r} no banco {tgt.role} "
-            f"{redact(tgt.url)} iguala {' e '.join(sorted(risky))}, que a origem dos dados distingue")
+            f"{redact(tgt.url)} iguala {_and([f for f in FOLDS if f in risky])}, que a origem dos dados distingue")
     fixes = "; ".join(nopad_fix(tgt.engine, tgt.table.name, tgt.physical[c], f) for c, f in facts.items())
     column = ", ".join(tgt.physical[c] for c in folds_by_col)
     if collided:

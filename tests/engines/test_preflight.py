@@ -98,9 +98,9 @@ def test_fewer_fraction_digits_settle_after_one_run(make_db, origin_engine, stor
     source, target = (origin, store) if direction == "receive" else (store, origin)
     ts, tm, _ = DDL[fine]
     ts0, tm0 = DDL[coarse][2]
-    key = "PRIMARY KEY (loja_id, id)"
-    execute(source, f"CREATE TABLE produtos (loja_id INTEGER NOT NULL, id INTEGER NOT NULL, quando {ts}, hora {tm}, {key})")
-    execute(target, f"CREATE TABLE produtos (loja_id INTEGER NOT NULL, id INTEGER NOT NULL, quando {ts0}, hora {tm0}, {key})")
+    ddl = "CREATE TABLE produtos (loja_id INTEGER NOT NULL, id INTEGER NOT NULL, quando {}, hora {}, PRIMARY KEY (loja_id, id))"
+    execute(source, ddl.format(ts, tm))
+    execute(target, ddl.format(ts0, tm0))
     for i, v in enumerate(VALUES):
         execute(source, "INSERT INTO produtos VALUES (1, :i, :q, :h)",
                 {"i": i, "q": v, "h": None if v is None else v[11:]})
