@@ -183,9 +183,8 @@ def resolve_plan(table: TableConfig, store: StoreConfig, origin_conn: Connection
     origin = Place(origin_conn, o, {c: c for c in mapping.columns}, plan.origin_filter, "de origem", origin_url)
     local = Place(store_conn, s, mapping.physical, plan.store_filter, f"da loja {store.id}", store_url)
     src, tgt = (origin, local) if table.direction == "receive" else (local, origin)
-    with naming_failures("verificação de compatibilidade", role=tgt.role, url=tgt.url, table=tgt.table.name):
-        plan.fractions, plan.findings = preflight(table, store.id, src, tgt, mapping.store_columns,
-                                                  mapping.store_key, scan)
+    plan.fractions, plan.findings = preflight(table, store.id, src, tgt, mapping.store_columns, mapping.store_key,
+                                              scan)
     if strict:
         raise_findings(plan.findings, table, store)
     return plan

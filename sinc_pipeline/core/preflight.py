@@ -158,6 +158,8 @@ def fit_fraction(values: pa.Array | pa.ChunkedArray, digits: int, fits: str = "t
     out = pc.multiply(q, pa.scalar(s, pa.int64()))
     if offset:
         out = pc.add(out, pa.scalar(offset, pa.int64()))
+    if pa.types.is_time(t):      # 23:59:59.6 rounded stays within the day (PostgreSQL would say 24:00:00)
+        out = pc.min_element_wise(out, pa.scalar(86_400_000_000 - s, pa.int64()), skip_nulls=False)
     return pc.cast(out, t)
 
 

@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection
 
 from sinc_pipeline.core.db import redact
 from sinc_pipeline.core.engines import MYSQL_FAMILY, engine_of
+from sinc_pipeline.core.errors import naming_failures
 from sinc_pipeline.core.preflight import (ACCENTS, CASE, FOLDS, TRAILING, ColumnFacts, Finding, candidate_collisions,
                                           charset_risk, describe_loss, fold_risk, fraction_loss, lacks, nopad_fix,
                                           unrepresentable, utf8mb4_collation)
@@ -76,22 +77,30 @@ def _postgres_facts(conn: Connection, table: sa.Table, kinds: dict) -> dict[str,
     for name, collation, precision in rows:
         kind = kinds.get(name, "other")
         folds = collation_folds(conn, "postgresql", None, collation) if kind == "text" and collation else frozenset()
-        declared = str(table.c[name].type) if name in table.c else ""
+        declared = _declared(table, name)
         out[name] = ColumnFacts(kind, encoding if kind == "text" else None, collation, folds,
                                 None if precision is None else int(precision), "round_pg", declared)
     return out
 
 
 def _sqlite_facts(conn: Connection, table: sa.Table, kinds: dict) -> dict[str, ColumnFacts]:
-    sql = conn.execute(sa.text("SELECT sql FROM sqlite_master WHERE name = :t"), {"t": table.name}).scalar() or ""
+    sql = conn.execute(sa.text("SELECT sql FROM sqlite_master WHERE type IN ('table', 'view') AND name = :t"),
+                       {"t": table.name}).scalar() or ""
     collations = sqlite_collations(sql)
     out = {}
     for name, kind in kinds.items():
         collation = collations.get(name.lower())
         folds = collation_folds(conn, "sqlite", None, collation) if kind == "text" and collation else frozenset()
         out[name] = ColumnFacts(kind, None, collation, folds, 6 if kind in ("timestamp", "time") else None,
-                                "truncate", str(table.c[name].type))
+                                "truncate", _declared(table, name))
     return out
+
+
+def _declared(table: sa.Table, name: str) -> str:
+    try:
+        return str(table.c[name].type) if name in table.c else ""
+    except Exception:  # noqa: BLE001 - a type without a default rendering
+        return ""
 
 
 def sqlite_collations(create_sql: str) -> dict[str, str]:
@@ -184,10 +193,18 @@ class Place:
     def engine(self) -> str:
         return engine_of(self.conn)
 
+    def naming_failures(self, step: str = "verificação de compatibilidade"):
+        return naming_failures(step, role=self.role, url=self.url, table=self.table.name)
+
+    def facts(self) -> dict[str, ColumnFacts]:
+        with self.naming_failures():
+            return column_facts(self.conn, self.table)
+
     def read(self, columns: list[str]) -> pa.Table:
         from sinc_pipeline.io.reader import read_fastest   # late: io imports core
         schema = pa.schema([(c, arrow_type(self.table.c[self.physical[c]].type)) for c in columns])
-        return read_fastest(self.conn, self.table, self.physical, self.filters, None, schema, 50_000)
+        with self.naming_failures("verificação de compatibilidade (leitura)"):
+            return read_fastest(self.conn, self.table, self.physical, self.filters, None, schema, 50_000)
 
 
 def _and(items: list[str]) -> str:
@@ -210,7 +227,7 @@ def preflight(cfg, store_id: str, src: Place, tgt: Place, columns: list[str], ke
     """The table's compatibility findings and the columns the source must be read as the target
     holds them: ({logical column: (digits, how)}, findings). ``scan``: read the source's data
     where a rule found a risk (examples, collisions); without it a risk is only 'possible'."""
-    sf, tf = column_facts(src.conn, src.table), column_facts(tgt.conn, tgt.table)
+    sf, tf = src.facts(), tgt.facts()
     fractions, findings, charset_cols, folds_by_col, risky = {}, [], {}, {}, set()
     for c in columns:
         s, t = sf.get(src.physical[c]), tf.get(tgt.physical[c])

@@ -41,6 +41,8 @@ def test_times_are_fitted_too():
     assert fit_fraction(t, 0).to_pylist() == [dt.time(10), None]
     assert fit_fraction(t, 3, "round_pg").to_pylist() == [dt.time(10, 0, 1), None]
     assert fit_fraction(t, 0).type == pa.time64("us")
+    late = pa.array([dt.time(23, 59, 59, 600000)], pa.time64("us"))
+    assert fit_fraction(late, 0, "round_pg").to_pylist() == [dt.time(23, 59, 59)]
 
 
 def test_fraction_loss_and_its_description():
