@@ -110,3 +110,13 @@ def test_sqlite_collations_from_the_create_text():
     sql = ('CREATE TABLE t (id INTEGER PRIMARY KEY, "Nome" TEXT COLLATE NOCASE NOT NULL, preco NUMERIC(10, 2), '
            '`b` VARCHAR(3) collate rtrim, c TEXT, PRIMARY KEY (id))')
     assert sqlite_collations(sql) == {"nome": "NOCASE", "b": "rtrim"}
+
+
+def test_on_unrepresentable_is_error_by_default_or_report():
+    from sinc_pipeline.settings import parse_settings
+
+    from .test_config import BASE, problems, with_
+    assert parse_settings(BASE).table("produtos").on_unrepresentable == "error"
+    assert parse_settings(with_("tables.0.on_unrepresentable", "report")).table("produtos").on_unrepresentable == "report"
+    found = problems(with_("tables.0.on_unrepresentable", "ignore"))
+    assert any("on_unrepresentable" in p for p in found), found
