@@ -87,6 +87,10 @@ class TableConfig(TableMapping):
     allow_rounding: StrictBool = Field(
         False, description="A target column with fewer decimal places than the source: round to it instead of "
                            "refusing the table.")
+    on_unrepresentable: Literal["error", "report"] = Field(
+        "error", description="A target column whose charset cannot hold every source character: 'error' refuses "
+                             "the table before anything is written; 'report' only warns and leaves the rows the "
+                             "target refuses to the apply.")
 
     @property
     def origin_name(self) -> str:

@@ -46,7 +46,7 @@ def verify_table(settings: Settings, store_id: str, table: TableConfig) -> Agree
     (src_url, src_role), (tgt_url, tgt_role) = roles(store, settings, direction)
     with connect(src_url, src_role, snapshot=True) as src, connect(tgt_url, tgt_role, snapshot=True) as tgt:
         origin_conn, store_conn = (src, tgt) if direction == "receive" else (tgt, src)
-        plan = resolve_plan(table, store, origin_conn, settings.origin.url, store_conn, store.url)
+        plan = resolve_plan(table, store, origin_conn, settings.origin.url, store_conn, store.url, scan=False)
         held = entries_on(tgt, store.id, direction, table.name)
         held_keys, unexplained = {e["chave"] for e in held}, 0
         with fast_readers(src_url, tgt_url) as fast:
