@@ -4,7 +4,8 @@ The items come parents-first (``sync/plan.py``). Within the unit's one transacti
 
 1. updates of a child whose parent loses rows in this apply, first: a row moved away from a
    parent being deleted must no longer point at it. Those whose new parent is inserted in this
-   apply go with the foreign key NULL (when it may be NULL), set at step 5;
+   apply go with the foreign key NULL (when it may be NULL), set at step 5; else their new
+   parents (and what those reference in turn) are inserted just before them;
 2. deletes, children-first across the tables; a self-referencing table's rows children-first
    (their references read from the target, levels by ``reference_levels``);
 3. inserts, parents-first; a self-referencing table's rows parents-first, and rows in a cycle
@@ -31,45 +32,80 @@ KEY_CHUNK = 500
 
 def apply_ordered(conn: Connection, items: list, found: list[Link], hook: Hook = None) -> list[dict]:
     counts = [{"inserted": 0, "updated": 0, "deleted": 0} for _ in items]
+    inserts = [ch.inserts for _, ch in items]
     late = [ch.updates for _, ch in items]
+    early: list[pa.Table | None] = [None] * len(items)
     fixups: list[tuple[int, pa.Table]] = []
-    for i, (t, ch) in enumerate(items):                                    # 1. early updates
+    needed = [pa.array([False] * ins.num_rows, pa.bool_()) for ins in inserts]
+    for i, (t, ch) in enumerate(items):                                    # 1. which updates go first
         mine = [lk for lk in found if lk.child == i]
         if not ch.updates.num_rows or not any(items[lk.parent][1].deletes.num_rows for lk in mine):
             continue
-        waits = [lk for lk in mine if items[lk.parent][1].inserts.num_rows]
+        waits = [lk for lk in mine if inserts[lk.parent].num_rows]
         mask = pa.array([False] * ch.updates.num_rows, pa.bool_())
         for lk in waits:
-            mask = pc.or_(mask, member(ch.updates, lk.columns, items[lk.parent][1].inserts, lk.referred))
-        early, late[i] = ch.updates.filter(pc.invert(mask)), ch.updates.filter(mask)
-        if late[i].num_rows and all(lk.nullable for lk in waits):
+            mask = pc.or_(mask, member(ch.updates, lk.columns, inserts[lk.parent], lk.referred))
+        early[i], waiting = ch.updates.filter(pc.invert(mask)), ch.updates.filter(mask)
+        late[i] = waiting.slice(0, 0)
+        if waiting.num_rows and all(lk.nullable for lk in waits):         # NULL now, set at step 5
             cols = _cols(waits)
-            fixups.append((i, late[i].select(_unique(t.key + cols))))
-            early, late[i] = pa.concat_tables([early, with_nulls(late[i], cols)]), late[i].slice(0, 0)
-        counts[i]["updated"] += apply_updates(conn, t, early, hook)
+            fixups.append((i, waiting.select(_unique(t.key + cols))))
+            early[i] = pa.concat_tables([early[i], with_nulls(waiting, cols)])
+        elif waiting.num_rows:                                              # their new parents go first
+            early[i] = pa.concat_tables([early[i], waiting])
+            for lk in waits:
+                needed[lk.parent] = pc.or_(needed[lk.parent], member(inserts[lk.parent], lk.referred, waiting,
+                                                                     lk.columns))
+    if any(pc.any(m).as_py() for m in needed if len(m)):
+        _close(needed, inserts, found)
+        for i, (t, _) in enumerate(items):
+            counts[i]["inserted"] += _insert(conn, t, inserts[i].filter(needed[i]), i, found, fixups, hook)
+            inserts[i] = inserts[i].filter(pc.invert(needed[i]))
+    for i, (t, _) in enumerate(items):
+        if early[i] is not None:
+            counts[i]["updated"] += apply_updates(conn, t, early[i], hook)
     for i in reversed(range(len(items))):                                  # 2. deletes, children-first
         t, ch = items[i]
         own = [lk for lk in found if lk.self and lk.child == i]
         counts[i]["deleted"] = (_delete_levels(conn, t, ch.deletes, own, hook) if own and ch.deletes.num_rows
                                 else apply_deletes(conn, t, ch.deletes, hook))
-    for i, (t, ch) in enumerate(items):                                    # 3. inserts, parents-first
-        own = [lk for lk in found if lk.self and lk.child == i]
-        if not own or not ch.inserts.num_rows:
-            counts[i]["inserted"] = apply_inserts(conn, t, ch.inserts, hook)
-            continue
-        levels, cycle = reference_levels(ch.inserts, [(lk.columns, lk.referred) for lk in own])
-        for level in levels:
-            counts[i]["inserted"] += apply_inserts(conn, t, ch.inserts.take(level), hook)
-        if len(cycle):
-            rows = ch.inserts.take(cycle)
-            _breakable(t, own, rows, "inserir")
-            fixups.append((i, rows.select(_unique(t.key + _cols(own)))))
-            counts[i]["inserted"] += apply_inserts(conn, t, with_nulls(rows, _cols(own)), hook)
+    for i, (t, _) in enumerate(items):                                     # 3. inserts, parents-first
+        counts[i]["inserted"] += _insert(conn, t, inserts[i], i, found, fixups, hook)
     for i, (t, _) in enumerate(items):                                     # 4. the other updates
         counts[i]["updated"] += apply_updates(conn, t, late[i], hook)
     for i, rows in fixups:                                                 # 5. references left NULL
         apply_updates(conn, items[i][0], rows, hook)
     return counts
+
+
+def _close(needed: list[pa.Array], inserts: list[pa.Table], found: list[Link]) -> None:
+    """Add to ``needed`` the inserted rows that needed rows reference, until nothing changes."""
+    changed = True
+    while changed:
+        changed = False
+        for lk in found:
+            rows = inserts[lk.child].filter(needed[lk.child])
+            if not rows.num_rows or not inserts[lk.parent].num_rows:
+                continue
+            more = pc.or_(needed[lk.parent], member(inserts[lk.parent], lk.referred, rows, lk.columns))
+            if pc.sum(more).as_py() != pc.sum(needed[lk.parent]).as_py():
+                needed[lk.parent], changed = more, True
+
+
+def _insert(conn: Connection, t: Target, rows: pa.Table, i: int, found: list[Link], fixups: list,
+            hook: Hook) -> int:
+    """Insert one table's rows; a self-referencing table's parents-first, a cycle with the reference NULL."""
+    own = [lk for lk in found if lk.self and lk.child == i]
+    if not own or not rows.num_rows:
+        return apply_inserts(conn, t, rows, hook)
+    levels, cycle = reference_levels(rows, [(lk.columns, lk.referred) for lk in own])
+    n = sum(apply_inserts(conn, t, rows.take(level), hook) for level in levels)
+    if len(cycle):
+        rows = rows.take(cycle)
+        _breakable(t, own, rows, "inserir")
+        fixups.append((i, rows.select(_unique(t.key + _cols(own)))))
+        n += apply_inserts(conn, t, with_nulls(rows, _cols(own)), hook)
+    return n
 
 
 def _cols(lks: list[Link]) -> list[str]:
