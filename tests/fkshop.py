@@ -24,6 +24,9 @@ TABLES = ["categorias", "produtos", "vendas", "itens_venda", "precos"]
 KEYS = {"categorias": ["id"], "produtos": ["id"], "vendas": ["id"], "itens_venda": ["venda_id", "item"],
         "precos": ["produto_id", "tabela"]}
 
+COLUMNS = {"categorias": ["id", "nome", "pai_id"], "produtos": ["id", "nome", "categoria_id"], "vendas": ["id", "total"],
+           "itens_venda": ["venda_id", "item", "produto_id", "qtd"], "precos": ["produto_id", "tabela", "valor"]}
+
 
 class Names:
     def __init__(self, renamed: bool):
@@ -172,10 +175,8 @@ class History:
 def table_rows(url: str, table: str, names: Names, *, loja: int | None = None, store_side: bool) -> list[tuple]:
     """Every row of ``table`` (logical columns, key order); ``loja``: only that store's rows, without loja_id."""
     phys = names.table(table) if store_side else table
+    cols = [names.categoria_id if store_side and c == "categoria_id" else c for c in COLUMNS[table]]
+    where = "" if loja is None else f" WHERE loja_id = {int(loja)}"
     with get_engine(url).connect() as c:
-        t = sa.Table(phys, sa.MetaData(), autoload_with=c)
-        cols = [col for col in t.c if col.name != "loja_id"]
-        stmt = sa.select(*cols).order_by(*[t.c[k] for k in KEYS[table]])
-        if loja is not None:
-            stmt = stmt.where(t.c.loja_id == loja)
-        return [tuple(r) for r in c.execute(stmt)]
+        return [tuple(r) for r in c.execute(sa.text(
+            f"SELECT {', '.join(cols)} FROM {phys}{where} ORDER BY {', '.join(KEYS[table])}"))]

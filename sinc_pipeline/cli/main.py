@@ -22,6 +22,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--config", help="arquivo de configuração (padrão: $SINC_CONFIG ou data/sinc.yaml)")
     chk = sub.add_parser("check", help="valida um arquivo de configuração")
     chk.add_argument("path", nargs="?")
+    chk.add_argument("--databases", action="store_true",
+                     help="conecta aos bancos e confere a configuração contra as chaves estrangeiras reais")
     demo = sub.add_parser("demo", help="gera a demonstração em data/demo e roda forcar_atualizacao")
     demo.add_argument("--folder", default="data/demo")
     demo.add_argument("--config", default="data/sinc.yaml")
@@ -39,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.cmd == "check":
-            return cmd_check(args.path)
+            return cmd_check(args.path, args.databases)
         if args.cmd == "run":
             return cmd_run(args)
         if args.cmd == "demo":
@@ -52,13 +54,22 @@ def main(argv: list[str] | None = None) -> int:
     return EXIT_OK
 
 
-def cmd_check(path: str | None) -> int:
+def cmd_check(path: str | None, databases: bool = False) -> int:
     from sinc_pipeline.settings import load_settings
     s = load_settings(path)
     print(f"Configuração válida: {len(s.stores)} loja(s) ({', '.join(x.id for x in s.stores)}), "
           f"{len(s.tables)} tabela(s) ({sum(t.direction == 'send' for t in s.tables)} envio, "
           f"{sum(t.direction == 'receive' for t in s.tables)} recebimento); "
           f"enviar a cada {s.intervals.send_minutes} min, receber a cada {s.intervals.receive_minutes} min.")
+    if databases:
+        from sinc_pipeline.sync.fks import check_databases
+        lines, problems = check_databases(s)
+        if lines:
+            print("Unidades de gravação (tabelas ligadas por chave estrangeira gravadas juntas, pais antes):")
+            print("\n".join(f"  {line}" for line in lines))
+        if problems:
+            print("\n".join(f"Erro: {p}" for p in problems), file=sys.stderr)
+            return EXIT_RUN_FAILED
     return 0
 
 

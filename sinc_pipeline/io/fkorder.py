@@ -40,8 +40,9 @@ def links(targets: list) -> list[Link]:
     for i, t in enumerate(targets):
         back = {p: lg for lg, p in t.physical.items()}
         for fk in t.table.foreign_key_constraints:
-            ref = fk.referred_table
-            j = index.get((ref.schema, ref.name))
+            # the referred table by name: reflection does not resolve it (core/layout.py reflect_table)
+            *schema, ref_name, _ = fk.elements[0].target_fullname.split(".")
+            j = index.get((schema[-1] if schema else t.table.schema, ref_name))
             if j is None:
                 continue
             pback = {p: lg for lg, p in targets[j].physical.items()}

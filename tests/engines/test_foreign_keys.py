@@ -6,9 +6,11 @@ import itertools
 import random
 
 import pytest
+import yaml
 from dagster import DagsterInstance
 
 from sinc_pipeline import build_defs
+from sinc_pipeline.cli.main import main
 from sinc_pipeline.cli.run import run_job
 from sinc_pipeline.core.errors import SchemaError
 from sinc_pipeline.sync.direction import sync_direction
@@ -18,7 +20,7 @@ from ..helpers import rows
 
 PAIRS = [("sqlite", "sqlite"), ("postgresql", "postgresql"), ("mariadb", "mariadb"), ("postgresql", "mariadb"),
          ("mariadb", "sqlite")]
-ROUNDS = 8
+ROUNDS = 6
 
 
 def orders(seed: int) -> list[list[str]]:
@@ -71,7 +73,7 @@ def test_send_random_history_in_any_config_order(make_db, tmp_path, origin, stor
     assert theirs == {t: table_rows(o_url, t, Names(False), store_side=False, loja=2) for t in TABLES}
 
 
-def test_groups_contradicting_foreign_keys_are_refused_before_anything_is_written(make_db, tmp_path):
+def test_groups_contradicting_foreign_keys_are_refused_before_anything_is_written(make_db, tmp_path, capsys):
     o_url, s_url = make_db("sqlite"), make_db("sqlite")
     create_schema(o_url)
     create_schema(s_url, renamed=True)
@@ -89,11 +91,22 @@ def test_groups_contradicting_foreign_keys_are_refused_before_anything_is_writte
         res = run_job(build_defs(st), "receber_dados", "loja_01", {}, instance)
     assert not res.success and "fk_prod_cat" in res.error and "'arvore'" in res.error
     assert rows(s_url, "SELECT COUNT(*) FROM produto") == [(0,)]
+    # and `check --databases` says so, connecting to the databases (plain `check` cannot know)
+    cfg = tmp_path / "sinc.yaml"
+    cfg.write_text(yaml.safe_dump(st.model_dump(mode="json"), allow_unicode=True), encoding="utf-8")
+    assert main(["check", str(cfg)]) == 0
+    capsys.readouterr()
+    assert main(["check", str(cfg), "--databases"]) == 1
+    out = capsys.readouterr()
+    assert "fk_prod_cat" in out.err and "'arvore'" in out.err and "'catalogo'" in out.err
     # one group holding both is fine
     st = settings_for(o_url, s_url, tmp_path, TABLES, "receive", renamed=True,
                       categorias={"group": "g"}, produtos={"group": "g"})
     sync_direction(st, "loja_01", "receive")
     _equal(st, "receive", s_url)
+    cfg.write_text(yaml.safe_dump(st.model_dump(mode="json"), allow_unicode=True), encoding="utf-8")
+    assert main(["check", str(cfg), "--databases"]) == 0
+    assert "[categorias, produtos, vendas, itens_venda, precos]" in capsys.readouterr().out
 
 
 def test_a_cycle_through_a_not_null_column_is_named(make_db, tmp_path):

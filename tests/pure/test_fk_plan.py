@@ -28,7 +28,7 @@ def names(units):
     return [[t.name for t in u] for u in units]
 
 
-@pytest.mark.parametrize("order", list(itertools.permutations(NAMES[:5]))[::7] + [tuple(reversed(NAMES))])
+@pytest.mark.parametrize("order", list(itertools.permutations(NAMES[:5])) + [tuple(reversed(NAMES))])
 def test_linked_tables_form_one_unit_parents_first_in_any_config_order(order):
     tables = [table(n) for n in order] + ([] if "clientes" in order else [table("clientes")])
     units = names(plan_units(tables, SHOP))
