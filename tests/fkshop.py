@@ -77,6 +77,7 @@ def settings_for(origin: str, store: str, tmp_path, order: list[str], direction:
         tables.append(t | overrides.get(name, {}))
     return parse_settings({
         "origin": {"url": origin}, "tables": tables, "dagster_home": str(tmp_path / "dagster"),
+        "snapshots": {"root": str(tmp_path / "snapshots")},
         "stores": [{"id": "loja_01", "url": store, "cnpj": "11222333000181", "filter": {"loja_id": 1}},
                    {"id": "loja_02", "url": "sqlite:///" + str(tmp_path / "nao_usada.db"), "cnpj": "11222333000181",
                     "filter": {"loja_id": 2}}]})

@@ -189,3 +189,10 @@ def _path(a: str, b: str, edges: list[Edge], directed: bool = False, out_edges=N
             visited.add(m)
             queue.append(m)
     return []
+
+
+def parents_first(names: list[str], pairs: list[tuple[str, str]]) -> list[str]:
+    """``names`` ordered so that each ``(child, parent)`` pair's parent comes first (ties: the
+    given order; a cycle keeps it). For loads that write whole tables (restore)."""
+    edges = [Edge(c, p, (), ()) for c, p in pairs if c in names and p in names and c != p]
+    return _topological(list(names), edges, {n: i for i, n in enumerate(names)})

@@ -13,6 +13,9 @@ from sinc_pipeline import build_defs
 from sinc_pipeline.cli.main import main
 from sinc_pipeline.cli.run import run_job
 from sinc_pipeline.core.errors import SchemaError
+from sinc_pipeline.snapshots import LocalStorage
+from sinc_pipeline.snapshots.dump import dump_store
+from sinc_pipeline.snapshots.restore import restore
 from sinc_pipeline.sync.direction import sync_direction
 
 from ..fkshop import TABLES, History, Names, create_schema, settings_for, table_rows
@@ -165,3 +168,28 @@ def test_reparenting_to_new_rows_and_cycles_of_new_rows(make_db, tmp_path, engin
     assert rows(s_url, "SELECT pai_id FROM categorias WHERE id IN (7, 8, 9) ORDER BY id") == [(8,), (7,), (9,)]
     sync_direction(st, "loja_01", "receive")
     _equal(st, "receive", s_url)
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql", "mariadb"])
+def test_restore_into_a_database_with_foreign_keys(make_db, tmp_path, engine):
+    """A snapshot of a store with foreign keys (tables listed children-first, categories whose
+    children have smaller ids) restores into an empty database with the same constraints, and
+    again over it (``replace``: emptied children-first, loaded parents-first)."""
+    o_url, s_url, target = make_db("sqlite"), make_db("sqlite"), make_db(engine)
+    create_schema(o_url)
+    create_schema(s_url, renamed=True)
+    create_schema(target, renamed=True)
+    h = History(o_url, Names(False), seed=4)
+    for _ in range(3):
+        h.step()
+    top = max(h._ids("categorias"))
+    h._ins("categorias", id=1, nome="filha de id menor", pai_id=top)  # a child whose id is below its parent's
+    st = settings_for(o_url, s_url, tmp_path, TABLES[::-1], "receive", renamed=True)
+    sync_direction(st, "loja_01", "receive")
+    dump_store(st, "loja_01")
+    storage = LocalStorage(st.snapshots.root)
+    for replace in (False, True):
+        restore(storage, "loja_01", "latest", target, replace=replace)
+        names = Names(renamed=True)
+        for t in TABLES:
+            assert table_rows(target, t, names, store_side=True) == table_rows(s_url, t, names, store_side=True), t
