@@ -23,7 +23,7 @@ def _parser() -> argparse.ArgumentParser:
     chk = sub.add_parser("check", help="valida um arquivo de configuração")
     chk.add_argument("path", nargs="?")
     chk.add_argument("--databases", action="store_true",
-                     help="conecta aos bancos e confere a configuração contra as chaves estrangeiras reais")
+                     help="também conecta à origem e às lojas e confere os esquemas reais (nada é gravado)")
     demo = sub.add_parser("demo", help="gera a demonstração em data/demo e roda forcar_atualizacao")
     demo.add_argument("--folder", default="data/demo")
     demo.add_argument("--config", default="data/sinc.yaml")
@@ -55,22 +55,22 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def cmd_check(path: str | None, databases: bool = False) -> int:
+    """The config's rules; with ``databases`` the real schemas too: 1 when one is incompatible,
+    2 when a database cannot be reached (``cli/dbcheck.py``)."""
     from sinc_pipeline.settings import load_settings
     s = load_settings(path)
     print(f"Configuração válida: {len(s.stores)} loja(s) ({', '.join(x.id for x in s.stores)}), "
           f"{len(s.tables)} tabela(s) ({sum(t.direction == 'send' for t in s.tables)} envio, "
           f"{sum(t.direction == 'receive' for t in s.tables)} recebimento); "
           f"enviar a cada {s.intervals.send_minutes} min, receber a cada {s.intervals.receive_minutes} min.")
-    if databases:
-        from sinc_pipeline.sync.fks import check_databases
-        lines, problems = check_databases(s)
-        if lines:
-            print("Unidades de gravação (tabelas ligadas por chave estrangeira gravadas juntas, pais antes):")
-            print("\n".join(f"  {line}" for line in lines))
-        if problems:
-            print("\n".join(f"Erro: {p}" for p in problems), file=sys.stderr)
-            return EXIT_RUN_FAILED
-    return 0
+    if not databases:
+        return EXIT_OK
+    from sinc_pipeline.cli.dbcheck import check_databases, print_report
+    report = check_databases(s)
+    print_report(report, s, sys.stdout, sys.stderr)
+    if report.unreachable:
+        return EXIT_REFUSED
+    return EXIT_RUN_FAILED if report.errors else EXIT_OK
 
 
 def _print_summary(summary) -> None:

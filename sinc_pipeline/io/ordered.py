@@ -25,12 +25,13 @@ from sqlalchemy.engine import Connection
 
 from sinc_pipeline.core.errors import DataError
 from sinc_pipeline.io.fkorder import Link, member, reference_levels, with_nulls
-from sinc_pipeline.io.writer import Hook, Target, apply_deletes, apply_inserts, apply_updates
+from sinc_pipeline.io.writer import Execute, Hook, Target, apply_deletes, apply_inserts, apply_updates
 
 KEY_CHUNK = 500
 
 
-def apply_ordered(conn: Connection, items: list, found: list[Link], hook: Hook = None) -> list[dict]:
+def apply_ordered(conn: Connection, items: list, found: list[Link], hook: Hook = None,
+                  execute: Execute = None) -> list[dict]:
     counts = [{"inserted": 0, "updated": 0, "deleted": 0} for _ in items]
     inserts = [ch.inserts for _, ch in items]
     late = [ch.updates for _, ch in items]
@@ -59,22 +60,22 @@ def apply_ordered(conn: Connection, items: list, found: list[Link], hook: Hook =
     if any(pc.any(m).as_py() for m in needed if len(m)):
         _close(needed, inserts, found)
         for i, (t, _) in enumerate(items):
-            counts[i]["inserted"] += _insert(conn, t, inserts[i].filter(needed[i]), i, found, fixups, hook)
+            counts[i]["inserted"] += _insert(conn, t, inserts[i].filter(needed[i]), i, found, fixups, hook, execute)
             inserts[i] = inserts[i].filter(pc.invert(needed[i]))
     for i, (t, _) in enumerate(items):
         if early[i] is not None:
-            counts[i]["updated"] += apply_updates(conn, t, early[i], hook)
+            counts[i]["updated"] += apply_updates(conn, t, early[i], hook, execute)
     for i in reversed(range(len(items))):                                  # 2. deletes, children-first
         t, ch = items[i]
         own = [lk for lk in found if lk.self and lk.child == i]
-        counts[i]["deleted"] = (_delete_levels(conn, t, ch.deletes, own, hook) if own and ch.deletes.num_rows
-                                else apply_deletes(conn, t, ch.deletes, hook))
+        counts[i]["deleted"] = (_delete_levels(conn, t, ch.deletes, own, hook, execute) if own and ch.deletes.num_rows
+                                else apply_deletes(conn, t, ch.deletes, hook, execute))
     for i, (t, _) in enumerate(items):                                     # 3. inserts, parents-first
-        counts[i]["inserted"] += _insert(conn, t, inserts[i], i, found, fixups, hook)
+        counts[i]["inserted"] += _insert(conn, t, inserts[i], i, found, fixups, hook, execute)
     for i, (t, _) in enumerate(items):                                     # 4. the other updates
-        counts[i]["updated"] += apply_updates(conn, t, late[i], hook)
+        counts[i]["updated"] += apply_updates(conn, t, late[i], hook, execute)
     for i, rows in fixups:                                                 # 5. references left NULL
-        apply_updates(conn, items[i][0], rows, hook)
+        apply_updates(conn, items[i][0], rows, hook, execute)
     return counts
 
 
@@ -93,18 +94,18 @@ def _close(needed: list[pa.Array], inserts: list[pa.Table], found: list[Link]) -
 
 
 def _insert(conn: Connection, t: Target, rows: pa.Table, i: int, found: list[Link], fixups: list,
-            hook: Hook) -> int:
+            hook: Hook, execute: Execute) -> int:
     """Insert one table's rows; a self-referencing table's parents-first, a cycle with the reference NULL."""
     own = [lk for lk in found if lk.self and lk.child == i]
     if not own or not rows.num_rows:
-        return apply_inserts(conn, t, rows, hook)
+        return apply_inserts(conn, t, rows, hook, execute)
     levels, cycle = reference_levels(rows, [(lk.columns, lk.referred) for lk in own])
-    n = sum(apply_inserts(conn, t, rows.take(level), hook) for level in levels)
+    n = sum(apply_inserts(conn, t, rows.take(level), hook, execute) for level in levels)
     if len(cycle):
         rows = rows.take(cycle)
         _breakable(t, own, rows, "inserir")
         fixups.append((i, rows.select(_unique(t.key + _cols(own)))))
-        n += apply_inserts(conn, t, with_nulls(rows, _cols(own)), hook)
+        n += apply_inserts(conn, t, with_nulls(rows, _cols(own)), hook, execute)
     return n
 
 
@@ -128,7 +129,8 @@ def _breakable(t: Target, own: list[Link], rows: pa.Table, verb: str) -> None:
                              "dos dados")
 
 
-def _delete_levels(conn: Connection, t: Target, keys: pa.Table, own: list[Link], hook: Hook) -> int:
+def _delete_levels(conn: Connection, t: Target, keys: pa.Table, own: list[Link], hook: Hook,
+                   execute: Execute) -> int:
     """Delete a self-referencing table's rows children-first (references read from the target)."""
     cols = _unique(t.key + [c for lk in own for c in lk.columns + lk.referred])
     current = _current(conn, t, keys, cols)
@@ -136,14 +138,14 @@ def _delete_levels(conn: Connection, t: Target, keys: pa.Table, own: list[Link],
     if current.num_rows:
         levels, cycle = reference_levels(current, [(lk.referred, lk.columns) for lk in own])
         for level in levels:
-            n += apply_deletes(conn, t, current.take(level).select(t.key), hook)
+            n += apply_deletes(conn, t, current.take(level).select(t.key), hook, execute)
         if len(cycle):
             rows = current.take(cycle)
             _breakable(t, own, rows, "excluir")
-            apply_updates(conn, t, with_nulls(rows.select(_unique(t.key + _cols(own))), _cols(own)), hook)
-            n += apply_deletes(conn, t, rows.select(t.key), hook)
+            apply_updates(conn, t, with_nulls(rows.select(_unique(t.key + _cols(own))), _cols(own)), hook, execute)
+            n += apply_deletes(conn, t, rows.select(t.key), hook, execute)
     gone = keys.filter(pc.invert(member(keys, t.key, current, t.key))) if current.num_rows else keys
-    return n + apply_deletes(conn, t, gone, hook)     # rows already absent: nothing to order
+    return n + apply_deletes(conn, t, gone, hook, execute)     # rows already absent: nothing to order
 
 
 def _current(conn: Connection, t: Target, keys: pa.Table, cols: list[str]) -> pa.Table:

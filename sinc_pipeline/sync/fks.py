@@ -12,9 +12,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from sinc_pipeline.core.db import connect
-from sinc_pipeline.core.errors import SchemaError, SincError, naming_failures
+from sinc_pipeline.core.errors import SchemaError, naming_failures
 from sinc_pipeline.settings import Settings, StoreConfig, TableConfig
-from sinc_pipeline.sync.plan import Edge, plan_problems, plan_units
+from sinc_pipeline.sync.plan import Edge, plan_problems, plan_units, table_problems
 
 
 def side_edges(conn: Connection, tables: list[TableConfig], side: str, url, role: str) -> list[Edge]:
@@ -71,23 +71,18 @@ def planned_units(settings: Settings, store_id: str, direction: str) -> tuple[li
     return plan_units(tables, edges), edges
 
 
-def check_databases(settings: Settings) -> tuple[list[str], list[str]]:
-    """For ``check --databases``: (one line per store and direction: its units; the problems found),
-    connecting to every database. An unreachable database is a problem, not an exception."""
-    lines, problems = [], []
-    for store in settings.stores:
-        for direction in ("send", "receive"):
-            tables = [t for t in settings.tables if t.direction == direction]
-            if not tables:
-                continue
-            try:
-                edges = reflect_edges(settings, store, tables)
-                check_plan(tables, edges, store.id)
-            except SincError as err:
-                problems.append(str(err))
-                continue
-            units = plan_units(tables, edges)
-            label = "envio" if direction == "send" else "recebimento"
-            lines.append(f"loja {store.id}, {label}: " + "; ".join(
-                "[" + ", ".join(t.name for t in u) + "]" for u in units))
-    return lines, problems
+
+def plan_findings(settings: Settings, store: StoreConfig, origin: Connection, local: Connection) -> list:
+    """For ``check --databases`` (``cli/dbcheck.py``): every contradiction between the config and
+    the foreign keys of ``store``, both directions, as preflight findings."""
+    from sinc_pipeline.core.preflight import Finding
+    out = []
+    for direction in ("send", "receive"):
+        tables = [t for t in settings.tables if t.direction == direction]
+        if not tables:
+            continue
+        edges = (side_edges(origin, tables, "origin", settings.origin.url, "de origem")
+                 + side_edges(local, tables, "store", store.url, f"da loja {store.id}"))
+        out += [Finding("erro", "chave_estrangeira", store.id, table, "-", text)
+                for table, text in table_problems(tables, edges)]
+    return out

@@ -51,31 +51,38 @@ def written_side(direction: str) -> str:
 
 def plan_problems(tables: list[TableConfig], edges: list[Edge]) -> list[str]:
     """Every contradiction between the config and the foreign keys (empty: the plan is sound)."""
+    return [text for _, text in table_problems(tables, edges)]
+
+
+def table_problems(tables: list[TableConfig], edges: list[Edge]) -> list[tuple[str, str]]:
+    """``plan_problems`` as (the table it is about — a child of the constraint —, the text)."""
     names = {t.name: t for t in tables}
     edges = [e for e in edges if e.child in names and e.parent in names]
-    problems: list[str] = []
+    problems: list[tuple[str, str]] = []
     comps = _components(tables, edges)
     for comp in comps:
         groups = sorted({names[n].group for n in comp if names[n].group})
         if len(groups) > 1:
             a, b = ([n for n in comp if names[n].group == g][0] for g in groups[:2])
             path = ", ".join(e.label() for e in _path(a, b, edges))
-            problems.append(
+            problems.append((b,
                 f"os grupos {groups[0]!r} e {groups[1]!r} estão ligados por chave estrangeira ({path}): as tabelas "
                 f"{', '.join(sorted(comp))} precisam ser gravadas numa só transação. Dica: ponha-as no mesmo grupo, "
-                "ou retire 'group' e deixe a ordem com o sincronismo")
+                "ou retire 'group' e deixe a ordem com o sincronismo"))
     for cycle in _cycles(tables, edges):
         labels = "; ".join(e.label() for e in cycle)
-        problems.append(f"ciclo de chaves estrangeiras entre tabelas ({labels}): não há ordem de gravação que respeite "
-                        "todas. Dica: retire uma das restrições no banco gravado, ou exclua a coluna (exclude)")
+        problems.append((cycle[0].child, f"ciclo de chaves estrangeiras entre tabelas ({labels}): não há ordem de "
+                         "gravação que respeite todas. Dica: retire uma das restrições no banco gravado, ou exclua a "
+                         "coluna (exclude)"))
     direction = tables[0].direction if tables else "receive"
     for e in edges:
         child, parent = names[e.child], names[e.parent]
         if (e.child != e.parent and e.side == written_side(direction) and parent.delete_policy == "propagate"
                 and child.delete_policy == "ignore" and (e.ondelete or "").upper() not in CASCADING):
-            problems.append(f"a tabela {e.parent!r} propaga exclusões mas {e.child!r}, que a referencia ({e.label()}), "
-                            "as ignora: excluir um pai deixaria filhos órfãos e a gravação falharia. Dica: use o mesmo "
-                            f"'deletes' nas duas tabelas, ou ON DELETE CASCADE na restrição")
+            problems.append((e.child, f"a tabela {e.parent!r} propaga exclusões mas {e.child!r}, que a referencia "
+                                      f"({e.label()}), as ignora: excluir um pai deixaria filhos órfãos e a gravação "
+                                      "falharia. Dica: use o mesmo 'deletes' nas duas tabelas, ou ON DELETE CASCADE "
+                                      "na restrição"))
     return problems
 
 
