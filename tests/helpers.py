@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sinc_pipeline.settings import Settings, parse_settings
 from sinc_pipeline.core.db import get_engine
 from sinc_pipeline.demo.generate import config_text, demo_stores, populate
-from sinc_pipeline.sync.unit import sync_unit
+from sinc_pipeline.sync.direction import sync_direction
 
 SMALL = {"products": 60, "customers": 20, "sales_per_store": 24}
 
@@ -30,9 +30,8 @@ def small_demo(make_db, origin_engine: str, store_engine: str, tmp_path, **sizes
 def sync_all(settings: Settings, store_id: str, directions=("send", "receive"), hook=None) -> dict:
     out = {}
     for d in directions:
-        for unit in settings.units(d):
-            for r in sync_unit(settings, store_id, unit, hook=hook):
-                out[r.table] = r
+        for r in sync_direction(settings, store_id, d, hook=hook)[0]:
+            out[r.table] = r
     return out
 
 

@@ -3,7 +3,8 @@
 Connects to the origin and every store and, for every configured table, runs what a sync runs
 before writing (``core/layout.py`` ``resolve_plan``: names that must exist, type pairings, and
 the compatibility preflight of ``core/probes.py``: charsets, fractional seconds, key
-collations), collecting every finding instead of stopping at the first. Nothing is written.
+collations), and the foreign keys against the config's groups and deletes (``sync/fks.py``),
+collecting every finding instead of stopping at the first. Nothing is written.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from sinc_pipeline.core.errors import DatabaseUnreachable, SincError
 from sinc_pipeline.core.layout import resolve_plan
 from sinc_pipeline.core.preflight import Finding
 from sinc_pipeline.settings import Settings
+from sinc_pipeline.sync.fks import plan_findings
 
 
 @dataclass
@@ -42,6 +44,7 @@ def check_databases(settings: Settings) -> DatabaseReport:
                         for table in settings.tables:
                             out.tables += 1
                             out.findings += _table(settings, table, store, origin, local)
+                        out.findings += plan_findings(settings, store, origin, local)
                 except DatabaseUnreachable as err:
                     if "de origem" in err.what:        # the origin went away: stop
                         raise

@@ -78,6 +78,7 @@ def _sqlite_pragmas(eng: Engine) -> None:
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT_MS)}")
+        cur.execute("PRAGMA foreign_keys=ON")   # enforce declared foreign keys, like the server engines
         cur.close()
 
     @sa.event.listens_for(eng, "begin")

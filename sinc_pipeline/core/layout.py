@@ -86,7 +86,8 @@ def check_filter_values(table: sa.Table, filters: dict, store: StoreConfig, url:
 def reflect_table(conn: Connection, name: str, url: str, role: str) -> sa.Table:
     try:
         with naming_failures("leitura do esquema", role=role, url=url, table=name):
-            return sa.Table(name, sa.MetaData(), autoload_with=conn)
+            # resolve_fks=False: a table's foreign keys are kept, without reflecting what they refer to
+            return sa.Table(name, sa.MetaData(), autoload_with=conn, resolve_fks=False)
     except sa.exc.NoSuchTableError:
         raise SchemaError(
             f"Tabela {name!r} não existe no banco {role} {redact(url)}. "

@@ -1,4 +1,4 @@
-"""The sync feature's Definitions: one asset per unit (``sync_assets.py``), the three jobs the
+"""The sync feature's Definitions: one asset per table, one multi-asset per direction (``sync_assets.py``), the three jobs the
 data team launches (``jobs.py``) and their schedules (``schedules.py``)."""
 from __future__ import annotations
 

@@ -1,8 +1,10 @@
-"""Asset factory: one multi-asset per sync unit (a group of tables, or a lone table).
+"""Asset factory: one multi-asset per direction, one asset per table (``receber_<tabela>``,
+``enviar_<tabela>``).
 
-Receive assets live in group ``recebimento``, send assets in ``envio``. Each unit depends on
-the previous unit of its direction (config order: parents first) and every receive unit on
-the send units, so ``forcar_atualizacao`` sends first, then receives. Each materialization
+Receive assets live in group ``recebimento``, send assets in ``envio``. The units (tables
+applied together in one transaction) are planned at run time from the foreign keys (see
+``build_direction_asset``). Every receive asset depends on the send assets, so
+``forcar_atualizacao`` sends first, then receives. Each materialization
 reports rows compared/inserted/updated/deleted, duration and cursor; an asset check per table
 confirms both sides agree for that store (row count and content checksum).
 """
@@ -12,7 +14,8 @@ from dagster import (AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, Asset
 
 from sinc_pipeline.settings import Settings, TableConfig
 from sinc_pipeline.core.db import redact
-from sinc_pipeline.sync.unit import sync_unit
+from sinc_pipeline.core.errors import SincError
+from sinc_pipeline.sync.direction import run_units
 from sinc_pipeline.sync.verify import verify_table
 from sinc_pipeline.defs.steps import core_step
 from sinc_pipeline.defs.metadata import (KIND_TAG, SYNC_KIND, TABLE_TAG, agreement_metadata, held_metadata,
@@ -42,37 +45,53 @@ def _description(t: TableConfig, settings: Settings) -> str:
     return " ".join(parts)
 
 
-def build_unit_asset(settings: Settings, unit: list[TableConfig], deps: list[AssetKey]):
-    direction = unit[0].direction
-    name = f"{VERB[direction]}_" + (f"grupo_{unit[0].group}" if unit[0].group else unit[0].name)
+def build_direction_asset(settings: Settings, direction: str, deps: list[AssetKey]):
+    """One multi-asset for all the tables of ``direction``: which tables go together (one
+    transaction) and in which order is planned at run time from the foreign keys reflected on both
+    sides (``sync/direction.py``), so the definitions load from the config alone. A unit that fails
+    does not stop the units after it (no foreign key links two units); the step fails at the end,
+    naming every failed unit, and the tables applied before keep their materializations."""
+    tables = [t for t in settings.tables if t.direction == direction]
     specs = [AssetSpec(table_key(t), group_name=GROUP[direction], description=_description(t, settings),
                        deps=[AssetDep(d) for d in deps], kinds={"sql"},
                        tags={"sinc/direcao": direction, KIND_TAG: SYNC_KIND, TABLE_TAG: t.name})
-             for t in unit]
+             for t in tables]
     checks = [AssetCheckSpec(CHECK, asset=table_key(t),
                              description="Origem e loja conferem para esta loja: contagem de linhas e checksum "
                                          "do conteúdo das colunas sincronizadas. Enquanto uma linha da tabela "
                                          "estiver retida (sinc_erros), falha com severidade WARN nomeando-a.")
-              for t in unit]
+              for t in tables]
 
-    @multi_asset(name=name, specs=specs, check_specs=checks, partitions_def=stores_partitions(settings),
-                 can_subset=False, required_resource_keys={"trava_loja"},
-                 description=f"Unidade de sincronização: {', '.join(t.name for t in unit)}.")
+    @multi_asset(name=f"sincronizar_{GROUP[direction]}", specs=specs, check_specs=checks,
+                 partitions_def=stores_partitions(settings), can_subset=False, required_resource_keys={"trava_loja"},
+                 description=f"Sincronização ({GROUP[direction]}): {', '.join(t.name for t in tables)}. As tabelas "
+                             "ligadas por chave estrangeira são gravadas juntas, numa só transação, pais antes "
+                             "dos filhos.")
     def _sync(context: AssetExecutionContext):
         store_id = context.partition_key
+        failed = []
         with core_step(context):
-            results = sync_unit(settings, store_id, unit, run_id=context.run_id)
-        for t, r in zip(unit, results):
-            context.log.info(f"{r.table} ({store_id}): {r.inserted} inseridas, {r.updated} atualizadas, "
-                             f"{r.deleted} excluídas de {r.compared} comparadas")
-            yield MaterializeResult(asset_key=table_key(t),
-                                    metadata={**result_metadata(r), **report_metadata(r.extra)})
-        for t in unit:
-            with core_step(context):
-                a = verify_table(settings, store_id, t)
-            yield check_result(t, a)
+            units = run_units(settings, store_id, direction, run_id=context.run_id)
+            for unit, out in units:
+                if isinstance(out, SincError):
+                    context.log.error(f"{', '.join(t.name for t in unit)} ({store_id}): {out}")
+                    failed.append(out)
+                    continue
+                yield from _report(context, settings, store_id, unit, out)
+            if failed:
+                raise failed[0] if len(failed) == 1 else SincError(
+                    f"{len(failed)} unidades de sincronização falharam:\n" + "\n".join(f"  - {e}" for e in failed))
 
     return _sync
+
+
+def _report(context: AssetExecutionContext, settings: Settings, store_id: str, unit: list[TableConfig], results):
+    for t, r in zip(unit, results):
+        context.log.info(f"{r.table} ({store_id}): {r.inserted} inseridas, {r.updated} atualizadas, "
+                         f"{r.deleted} excluídas de {r.compared} comparadas")
+        yield MaterializeResult(asset_key=table_key(t), metadata={**result_metadata(r), **report_metadata(r.extra)})
+    for t in unit:
+        yield check_result(t, verify_table(settings, store_id, t))
 
 
 def check_result(t: TableConfig, a) -> AssetCheckResult:
@@ -97,12 +116,13 @@ def check_result(t: TableConfig, a) -> AssetCheckResult:
 
 
 def build_sync_assets(settings: Settings) -> list:
-    """All units in one chain: send units first, then receive units, each in config order."""
+    """One multi-asset per direction; every receive table depends on every send table, so
+    ``forcar_atualizacao`` sends first, then receives."""
     assets, previous = [], []
     for direction in ("send", "receive"):
-        for unit in settings.units(direction):
-            assets.append(build_unit_asset(settings, unit, previous))
-            previous = [table_key(t) for t in unit]
+        if any(t.direction == direction for t in settings.tables):
+            assets.append(build_direction_asset(settings, direction, previous))
+            previous = keys_for(settings, direction)
     return assets
 
 

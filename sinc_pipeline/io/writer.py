@@ -4,8 +4,9 @@
 quoted by SQLAlchemy and every value is a bound parameter; nothing is formatted into SQL);
 ``*_sql`` compile them for a dialect so tests and readers can see the exact SQL. ``apply``
 executes a unit's changes on one connection (inside the caller's transaction): deletes
-children-first, then inserts and updates parents-first. ``execute`` (optional) runs each batch
-instead of ``conn.execute`` (``io/isolate.py`` uses it to isolate the rows a database refuses).
+children-first, then inserts and updates parents-first (rows ordered under foreign keys by
+``io/ordered.py``). ``execute`` (optional) runs each batch instead of ``conn.execute``
+(``io/isolate.py`` uses it to isolate the rows a database refuses).
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from sinc_pipeline.core import engines
+from sinc_pipeline.io.fkorder import links
 from sinc_pipeline.sync.diff import Changes
 
 BATCH = 5_000
@@ -143,7 +145,13 @@ def apply_updates(conn: Connection, t: Target, rows: pa.Table, hook: Hook = None
 
 def apply(conn: Connection, items: list[tuple[Target, Changes]], hook: Hook = None,
           execute: Execute = None) -> list[dict]:
-    """Apply a unit: deletes children-first, then inserts and updates parents-first."""
+    """Apply a unit (items parents-first): deletes children-first, then inserts and updates
+    parents-first. Where the written side declares foreign keys between the items (a table
+    referencing itself too), ``io/ordered.py`` orders the rows as well."""
+    found = links([t for t, _ in items])
+    if found:
+        from sinc_pipeline.io.ordered import apply_ordered   # here: io/ordered.py imports this module
+        return apply_ordered(conn, items, found, hook, execute)
     counts = [{"inserted": 0, "updated": 0, "deleted": 0} for _ in items]
     for i in reversed(range(len(items))):
         t, ch = items[i]

@@ -193,7 +193,9 @@ class Settings(_Model):
         raise KeyError(name)
 
     def units(self, direction: str) -> list[list[TableConfig]]:
-        """Tables of one direction grouped into apply units (a group, or a lone table), in config order."""
+        """Tables of one direction grouped into apply units by the config alone (a group, or a lone
+        table), in config order. A run plans its units from the foreign keys as well
+        (``sync/direction.py``: linked tables join one unit, parents-first)."""
         units: list[list[TableConfig]] = []
         by_group: dict[str, list[TableConfig]] = {}
         for t in self.tables:

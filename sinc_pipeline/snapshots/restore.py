@@ -43,6 +43,8 @@ from sinc_pipeline.io.ddl import Created, TableSpec, create_tables, creation_ord
 from sinc_pipeline.io.chunks import read_chunks
 from sinc_pipeline.snapshots import (LocalStorage, Manifest, SnapshotError, chain_for, materialize_chain,
                         snapshot_table_schema, verify_chain)
+from sinc_pipeline.io.fkorder import reference_levels
+from sinc_pipeline.sync.plan import parents_first
 from sinc_pipeline.sync.state import ensure_state_table, state_table
 
 BATCH_ROWS = 50_000
@@ -113,22 +115,67 @@ def _action(conn: Connection, name: str, schema: pa.Schema, exists: bool) -> str
     return "empty" if _rows_in(conn, name) else ""
 
 
-def _prepare(conn: Connection, plans: dict[str, tuple[str, TableSpec]]) -> Created:
+def _prepare(conn: Connection, plans: dict[str, tuple[str, TableSpec]], own: dict) -> Created:
     """DDL first (MariaDB commits it implicitly), then the DELETEs, inside the load's transaction;
-    ``plans`` is in creation order (parents first): drops and DELETEs go children first."""
+    ``plans`` is in creation order (parents first): drops and DELETEs go children first. MariaDB
+    checks a self-reference row by row: there the table's references are set to NULL first (or,
+    NOT NULL, checked off for the DELETE)."""
     for name, (action, _) in reversed(plans.items()):
         if action == "recreate":
             sa.Table(name, sa.MetaData(), autoload_with=conn).drop(conn)
     created = create_tables(conn, [spec for action, spec in plans.values() if action in ("create", "recreate")])
     for name, (action, _) in reversed(plans.items()):
         if action == "empty":
-            conn.execute(sa.delete(sa.table(name)))
+            _empty(conn, name, [c for cols, _ in own.get(name, []) for c in cols])
     return created
 
 
 def declared_of_entry(entry) -> Declared | None:
     """The declarations a manifest entry recorded (validated when the manifest was read)."""
     return Declared.from_dict(entry.declared, [], "") if entry.declared is not None else None
+
+
+def _empty(conn: Connection, name: str, refs: list[str]) -> None:
+    if not refs or conn.dialect.name not in ("mysql", "mariadb"):
+        conn.execute(sa.delete(sa.table(name)))
+        return
+    table = sa.Table(name, sa.MetaData(), autoload_with=conn, resolve_fks=False)
+    if all(table.c[c].nullable for c in refs):
+        conn.execute(sa.update(table).values({c: None for c in refs}))
+        conn.execute(sa.delete(table))
+        return
+    conn.exec_driver_sql("SET FOREIGN_KEY_CHECKS=0")   # the table's own rows only: all of them go
+    try:
+        conn.execute(sa.delete(table))
+    finally:
+        conn.exec_driver_sql("SET FOREIGN_KEY_CHECKS=1")
+
+
+def _foreign_keys(conn: Connection, names: list[str]) -> tuple[list[str], dict[str, list]]:
+    """The target's foreign keys between the restored tables: (names parents-first, each
+    self-referencing table's (columns, referred columns) pairs, whose rows are loaded parents-first).
+    On SQLite the checks also wait for the commit (``defer_foreign_keys``, this transaction only)."""
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("PRAGMA defer_foreign_keys=ON")
+    insp, pairs, own = sa.inspect(conn), [], {}
+    for name in names:
+        if not insp.has_table(name):
+            continue
+        for fk in insp.get_foreign_keys(name):
+            if fk["referred_table"] == name:
+                own.setdefault(name, []).append((fk["constrained_columns"], fk["referred_columns"]))
+            else:
+                pairs.append((name, fk["referred_table"]))
+    return parents_first(names, pairs), own
+
+
+def _reference_order(state: pa.Table, pairs: list) -> pa.Table:
+    """A self-referencing table's rows, parents before children (a cycle's rows last)."""
+    pairs = [(c, r) for c, r in pairs if all(x in state.column_names for x in c + r)]
+    if not pairs or not state.num_rows:
+        return state
+    levels, cycle = reference_levels(state, pairs)
+    return state.take(pa.concat_arrays([*levels, cycle]))
 
 
 def _check_columns(conn: Connection, schemas: dict[str, pa.Schema], url: str) -> None:
@@ -178,9 +225,9 @@ def _restore_cursors(conn: Connection, manifest: Manifest) -> int:
 
 
 def _load_one(conn: Connection, storage: LocalStorage, chain: list[Manifest], name: str, target_url: str,
-              result: RestoreResult) -> None:
+              result: RestoreResult, own: list) -> None:
     entry, where = chain[-1].tables[name], redact(target_url)
-    state = materialize_chain(storage, chain, name)
+    state = _reference_order(materialize_chain(storage, chain, name), own)
     try:
         bulk_insert(conn, name, state.to_batches(max_chunksize=BATCH_ROWS))
     except Exception as err:  # noqa: BLE001 - any driver's error, named for the user
@@ -202,9 +249,9 @@ def restore(storage: LocalStorage, store_id: str, snapshot_ref: str, target_url:
     chain = chain_for(storage, store_id, snapshot_ref)
     verify_chain(storage, chain, contents=True)                    # refuses before anything is written
     last = chain[-1]
-    names = list(last.tables)
     where = redact(target_url)
     with connect(target_url, f"de destino da restauração da loja {store_id}", write=True) as conn:
+        names, own = _foreign_keys(conn, list(last.tables))
         busy = occupied_tables(conn, names)
         if busy and not replace:
             listed = ", ".join(f"{t!r} ({n} linhas)" for t, n in busy.items())
@@ -216,15 +263,17 @@ def restore(storage: LocalStorage, store_id: str, snapshot_ref: str, target_url:
         insp = sa.inspect(conn)
         specs = creation_order([TableSpec(name, schema, last.tables[name].key, declared_of_entry(last.tables[name]))
                                 for name, schema in schemas.items()])
+        order, own = _foreign_keys(conn, [sp.name for sp in specs])   # existing tables' own FKs too
+        specs = sorted(specs, key=lambda sp: order.index(sp.name))
         plans = {s.name: (_action(conn, s.name, s.schema, insp.has_table(s.name)), s) for s in specs}
         created: list[Created] = []
         with loading(conn, lambda: created[0] if created else None):
-            created.append(_prepare(conn, plans))
+            created.append(_prepare(conn, plans, own))
             result = RestoreResult(last.id, [m.id for m in chain], where, {},
                                    [n for n, p in plans.items() if p[0] == "create"],
                                    [n for n, p in plans.items() if p[0] in ("recreate", "empty")], 0)
             for name in plans:                                     # parents first, one table in memory at a time
-                _load_one(conn, storage, chain, name, target_url, result)
+                _load_one(conn, storage, chain, name, target_url, result, own.get(name, []))
         result.cursors = _restore_cursors(conn, last)
     result.duration_s = round(time.perf_counter() - t0, 3)
     return result

@@ -33,7 +33,8 @@ from sinc_pipeline.fiscal.quarantine import held_values
 from sinc_pipeline.core.layout import check_filter_values, reflect_table, require_columns, store_scope
 from sinc_pipeline.stock.divergence import divergences_frame, plan_adjustments, stock_divergences
 from sinc_pipeline.sync.sides import Side, read_both
-from sinc_pipeline.sync.unit import TableResult, sync_unit
+from sinc_pipeline.sync.direction import sync_direction
+from sinc_pipeline.sync.unit import TableResult
 from sinc_pipeline.core.types import arrow_type, warn_unknown_types
 from sinc_pipeline.io.writer import compile_sql
 
@@ -308,10 +309,7 @@ def _current(conn: Connection, table: sa.Table, phys: list[str], qcol: str, filt
 
 def send_pending(settings: Settings, store_id: str, run_id: str | None = None) -> list[TableResult]:
     """Every send unit of the store, with the fiscal gate: local sales reach the origin first."""
-    results = []
-    for unit in settings.units("send"):
-        results += sync_unit(settings, store_id, unit, run_id=run_id)
-    return results
+    return sync_direction(settings, store_id, "send", run_id=run_id)[0]
 
 
 @dataclass

@@ -81,13 +81,15 @@ def _fk_links(plans: list[TablePlan]) -> list[_Link]:
             logical = ({c: c for c in plan.columns} if side == "origin"
                        else {v: k for k, v in plan.mapping.physical.items()})
             for fk in table.foreign_key_constraints:
-                pi = by_name.get(fk.referred_table.name)
+                # by name: reflection does not resolve referred tables (core/layout.py reflect_table)
+                pi = by_name.get(fk.elements[0].target_fullname.split(".")[-2])
                 if pi is None:
                     continue
                 pl = plans[pi]
                 p_logical = ({c: c for c in pl.columns} if side == "origin"
                              else {v: k for k, v in pl.mapping.physical.items()})
-                pairs = [(logical.get(el.parent.name), p_logical.get(el.column.name)) for el in fk.elements]
+                pairs = [(logical.get(el.parent.name), p_logical.get(el.target_fullname.split(".")[-1]))
+                         for el in fk.elements]
                 pairs = [(c, r) for c, r in pairs if c in plan.mapping.store_columns and r in pl.mapping.store_columns]
                 if pairs:
                     links.add(_Link(ci, pi, tuple(c for c, _ in pairs), tuple(r for _, r in pairs)))

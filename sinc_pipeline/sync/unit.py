@@ -70,7 +70,7 @@ def gate_for(settings: Settings, unit: list[TableConfig]) -> Gate | None:
 
 
 def sync_unit(settings: Settings, store_id: str, unit: list[TableConfig], *, run_id: str | None = None,
-              hook: Hook = None) -> list[TableResult]:
+              hook: Hook = None, batches: bool = True) -> list[TableResult]:
     """Sync one unit for one store; returns one result per table.
 
     The unit's gate (``gate_for``) may hold back rows before the apply (the fiscal checks do),
@@ -82,16 +82,18 @@ def sync_unit(settings: Settings, store_id: str, unit: list[TableConfig], *, run
     per table (cursor windows, each its own transaction with its cursors): a store that comes
     back with a week of sales sends them with memory that stays flat, and a crash keeps what
     the batches before it committed. Below ``batch_rows`` it is one transaction, as before.
+    ``batches=False`` (a unit whose tables are linked by foreign keys, ``sync/fks.py``): always
+    one transaction, since a parent row may fall in a later cursor window than its child.
     """
     with run_scope(run_id):
-        return _sync_unit(settings, store_id, unit, run_id, hook)
+        return _sync_unit(settings, store_id, unit, run_id, hook, batches)
 
 
 def _sync_unit(settings: Settings, store_id: str, unit: list[TableConfig], run_id: str | None,
-               hook: Hook) -> list[TableResult]:
+               hook: Hook, batches: bool) -> list[TableResult]:
     store = settings.store(store_id)
     gate = gate_for(settings, unit)
-    batched = all(t.cursor for t in unit)
+    batched = batches and all(t.cursor for t in unit)
     results: list[TableResult] | None = None
     window, floors, plans, seen = Window(), {}, [], set()
     while True:
