@@ -48,8 +48,12 @@ def origin_db(make_db, engine: str, orphan: bool = False) -> str:
                   [{"i": i, "c": 1 + i % 4, "m": MARCAS[i % 4][0] if i % 5 else None,
                     "e": f"789{i:010d}" if i % 3 else None, "d": f"Produto {i} — ç", "q": i % 300}
                    for i in range(1, 301)])
-        if orphan:    # SQLite does not enforce foreign keys unless asked
-            c.exec_driver_sql("INSERT INTO produtos VALUES (999, 77, NULL, NULL, 'órfão', 1)")
+    if orphan:    # a plain sqlite3 connection does not enforce foreign keys (ours turn them on)
+        import sqlite3
+        raw = sqlite3.connect(sa.make_url(url).database)
+        with raw:
+            raw.execute("INSERT INTO produtos VALUES (999, 77, NULL, NULL, 'órfão', 1)")
+        raw.close()
     return url
 
 
