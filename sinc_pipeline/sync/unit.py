@@ -11,6 +11,8 @@ import logging
 import time
 from dataclasses import asdict, dataclass, field
 
+from sinc_pipeline.capture.applying import applying
+from sinc_pipeline.capture.maintenance import after_journal
 from sinc_pipeline.core.compat import limit_of, misfits
 from sinc_pipeline.core.db import connect, redact
 from sinc_pipeline.core.engines import engine_of
@@ -128,7 +130,7 @@ def _sync_batch(settings: Settings, store: StoreConfig, unit: list[TableConfig],
             plans += [resolve_plan(t, store, origin_conn, settings.origin.url, store_conn, store.url) for t in unit]
         sides = [sides_for(plan, direction, src, tgt, settings.chunk_size, fast) for plan in plans]
         with at("leitura do cursor"):
-            starts = [get_cursor(tgt, store.id, p.config.name, direction) if p.config.cursor else None
+            starts = [get_cursor(tgt, store.id, p.config.name, direction) if _positioned(p) else None
                       for p in plans]
         if window is not None:
             window = Window(window.after, _upper(plans, sides, starts, window, settings.batch_rows))
@@ -136,10 +138,10 @@ def _sync_batch(settings: Settings, store: StoreConfig, unit: list[TableConfig],
         for plan, (source, target), position in zip(plans, sides, starts):
             t0 = time.perf_counter()
             changes, compared, new_pos = compute_changes(plan, source, target, position, settings.diff_chunk_rows,
-                                                         _bounded(window))
+                                                         _bounded(window), settings.journal.gap_wait_seconds)
             items.append((target_for(plan, direction), changes))
             results.append(TableResult(plan.config.name, direction, store.id,
-                                       "cursor" if plan.config.cursor else "diff", compared,
+                                       _mode(plan), compared,
                                        cursor=None if new_pos is None else str(new_pos),
                                        duration_s=time.perf_counter() - t0))
             positions.append(new_pos)
@@ -166,16 +168,26 @@ def _sync_batch(settings: Settings, store: StoreConfig, unit: list[TableConfig],
         for plan, (target, changes) in zip(plans, items):
             _refuse_misfits(plan, target, changes, engine_of(tgt), store.id, tgt_role, tgt_url)
         with at("gravação", ", ".join(p.config.name for p in plans)):
-            counts = apply(tgt, items, hook)
+            with applying(tgt):   # the sync's own writes are not captured back (capture/applying.py)
+                counts = apply(tgt, items, hook)
         with at("gravação do cursor"):
             for plan, pos in zip(plans, positions):
-                if plan.config.cursor:
+                if _positioned(plan):
                     set_cursor(tgt, store.id, plan.config.name, direction, pos, run_id)
         apply_s = time.perf_counter() - t0
+    after_journal(settings, store, direction, plans, positions)   # producer's copy of the positions, pruning
     for r, c in zip(results, counts):
         r.inserted, r.updated, r.deleted = c["inserted"], c["updated"], c["deleted"]
         r.duration_s = round(r.duration_s + apply_s / len(results), 4)
     return results, None if window is None else window.upper
+
+
+def _positioned(plan) -> bool:
+    return bool(plan.config.cursor or plan.config.capture)
+
+
+def _mode(plan) -> str:
+    return plan.config.capture or ("cursor" if plan.config.cursor else "diff")
 
 
 def _bounded(window: Window | None) -> Window | None:
