@@ -34,7 +34,14 @@ def after_journal(settings: Settings, store: StoreConfig, direction: str, plans:
         pairs = [(store.id, t.target_name) for t in tables]
     try:
         with connect(url, role, write=True) as conn:
-            n = after_sync(conn, store.id, direction, done, pairs, settings.journal.max_age_hours * 3600)
+            maria = conn.dialect.name in ("mysql", "mariadb")
+            if maria:   # an open POS transaction must not stall the run (its rows are pruned next time)
+                conn.exec_driver_sql("SET SESSION innodb_lock_wait_timeout = 2")
+            try:
+                n = after_sync(conn, store.id, direction, done, pairs, settings.journal.max_age_hours * 3600)
+            finally:
+                if maria:
+                    conn.exec_driver_sql("SET SESSION innodb_lock_wait_timeout = DEFAULT")
         if n:
             log.info("Captura de alterações: %s entradas podadas no banco %s %s", n, role, redact(url))
     except Exception as err:  # noqa: BLE001 - see the module's docstring
