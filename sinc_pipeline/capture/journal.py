@@ -131,12 +131,14 @@ def read_journal(src: JournalSource, engine: str, saved, wait_s: int) -> Journal
         return _fallback(src, engine, f"posição {pos.seq} anterior ao horizonte {horizon} (entradas já podadas "
                                       "ou capturadas depois dela)")
     head = int(src.conn.execute(sa.text(q.horizon_sql(engine))).scalar() or 0)
-    if pos.seq > max(head, horizon):
+    top = head if engine != "postgresql" else int(src.conn.exec_driver_sql(
+        "SELECT CAST(CAST(pg_snapshot_xmax(pg_current_snapshot()) AS TEXT) AS BIGINT)").scalar())
+    if pos.seq > max(top, horizon):
         return _fallback(src, engine, f"posição {pos.seq} além do que o banco produtor já numerou ({head}): "
                                       "banco restaurado ou captura reinstalada")
     upper = head if engine == "postgresql" else None
     if engine == "postgresql":
-        new = Position(head)
+        new = Position(max(head, pos.seq))   # never back (see sql.horizon_sql)
     elif engine == "sqlite":
         new = Position(head)
     else:

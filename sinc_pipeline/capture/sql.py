@@ -216,10 +216,19 @@ TRIGGERS_PER_TABLE = {"sqlite": 3, "postgresql": 1, "mysql": 3}
 
 def horizon_sql(engine: str) -> str:
     """The position a consumer may start from right now, read in the sync's own snapshot:
-    PostgreSQL the snapshot's xmin (every older transaction has ended), else the highest
-    sequence number given out so far."""
+    PostgreSQL the snapshot's horizon for this database, else the highest sequence number
+    given out so far.
+
+    PostgreSQL's ``pg_snapshot_xmin`` is the cluster's: a transaction left open in another
+    database would hold every consumer back. The horizon is the lowest transaction still in
+    progress in the snapshot (``pg_snapshot_xip``) that is not known to belong to another
+    database (``pg_stat_activity``; one that has ended since, or a prepared one, counts), else
+    the snapshot's xmax: every transaction of this database below it had ended."""
     if engine == "postgresql":
-        return "SELECT CAST(CAST(pg_snapshot_xmin(pg_current_snapshot()) AS TEXT) AS BIGINT)"
+        return ("SELECT CAST(CAST(COALESCE((SELECT MIN(x) FROM pg_snapshot_xip(pg_current_snapshot()) AS x "
+                "WHERE CAST(x AS xid) NOT IN (SELECT backend_xid FROM pg_stat_activity WHERE backend_xid IS NOT NULL "
+                "AND datname IS NOT NULL AND datname <> current_database())), "
+                "pg_snapshot_xmax(pg_current_snapshot())) AS TEXT) AS BIGINT)")
     if engine == "sqlite":
         return (f"SELECT MAX(COALESCE((SELECT MAX(seq) FROM {CHANGES}), 0), "
                 f"COALESCE((SELECT seq FROM sqlite_sequence WHERE name = '{CHANGES}'), 0))")
