@@ -161,6 +161,8 @@ def _sync_batch(settings: Settings, store: StoreConfig, unit: list[TableConfig],
                 with at("gravação da quarentena fiscal"):
                     out.write(tgt)
         for i, (p, r) in enumerate(zip(plans, results)):   # held rows keep the cursor, later batches too
+            if p.config.capture and r.extra.get("linhas_retidas"):   # journal: re-read them from the old position
+                positions[i], r.cursor = starts[i], None if starts[i] is None else str(starts[i])
             floor = floors.get(p.config.name)
             if floor is not None and (positions[i] is None or floor < positions[i]):
                 positions[i] = floor
