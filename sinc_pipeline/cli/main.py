@@ -22,6 +22,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--config", help="arquivo de configuração (padrão: $SINC_CONFIG ou data/sinc.yaml)")
     chk = sub.add_parser("check", help="valida um arquivo de configuração")
     chk.add_argument("path", nargs="?")
+    chk.add_argument("--databases", action="store_true",
+                     help="também conecta à origem e às lojas e confere os esquemas reais (nada é gravado)")
     cap = sub.add_parser("instalar-captura", help="instala (ou remove) a captura de alterações das tabelas em modo "
                                                   "journal (o mesmo que o job instalar_captura)")
     cap.add_argument("--remover", action="store_true", help="remove os gatilhos em vez de instalá-los")
@@ -43,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.cmd == "check":
-            return cmd_check(args.path)
+            return cmd_check(args.path, args.databases)
         if args.cmd == "run":
             return cmd_run(args)
         if args.cmd == "demo":
@@ -58,14 +60,23 @@ def main(argv: list[str] | None = None) -> int:
     return EXIT_OK
 
 
-def cmd_check(path: str | None) -> int:
+def cmd_check(path: str | None, databases: bool = False) -> int:
+    """The config's rules; with ``databases`` the real schemas too: 1 when one is incompatible,
+    2 when a database cannot be reached (``cli/dbcheck.py``)."""
     from sinc_pipeline.settings import load_settings
     s = load_settings(path)
     print(f"Configuração válida: {len(s.stores)} loja(s) ({', '.join(x.id for x in s.stores)}), "
           f"{len(s.tables)} tabela(s) ({sum(t.direction == 'send' for t in s.tables)} envio, "
           f"{sum(t.direction == 'receive' for t in s.tables)} recebimento); "
           f"enviar a cada {s.intervals.send_minutes} min, receber a cada {s.intervals.receive_minutes} min.")
-    return 0
+    if not databases:
+        return EXIT_OK
+    from sinc_pipeline.cli.dbcheck import check_databases, print_report
+    report = check_databases(s)
+    print_report(report, s, sys.stdout, sys.stderr)
+    if report.unreachable:
+        return EXIT_REFUSED
+    return EXIT_RUN_FAILED if report.errors else EXIT_OK
 
 
 def _print_summary(summary) -> None:

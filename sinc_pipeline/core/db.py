@@ -27,6 +27,12 @@ def redact(url: str | sa.URL) -> str:
         return "<URL inválida>"
 
 
+CONNECT_TIMEOUT_S = 10
+"""How long connecting to a PostgreSQL or MariaDB server may take before the run fails naming
+the database (a store whose host does not answer must not hold its run for ever). A URL's own
+``?connect_timeout=N`` wins."""
+
+
 def _normalize(url: str) -> sa.URL:
     u = make_url(url)
     # Pick the drivers this project installs when the URL names none.
@@ -34,11 +40,12 @@ def _normalize(url: str) -> sa.URL:
         u = u.set(drivername="postgresql+psycopg")
     elif u.drivername in MYSQL_FAMILY:
         u = u.set(drivername=f"{u.drivername}+pymysql")
+    q = dict(u.query)
     if u.get_backend_name() in MYSQL_FAMILY:
-        q = dict(u.query)
         q.setdefault("charset", "utf8mb4")
-        u = u.set(query=q)
-    return u
+    if u.get_backend_name() in (*MYSQL_FAMILY, "postgresql"):
+        q.setdefault("connect_timeout", str(CONNECT_TIMEOUT_S))
+    return u.set(query=q)
 
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -57,6 +64,8 @@ def get_engine(url: str) -> Engine:
             eng = sa.create_engine(u, **kwargs)
             if u.get_backend_name() == "sqlite":
                 _sqlite_pragmas(eng)
+            elif u.get_backend_name() in MYSQL_FAMILY and "read_timeout" not in u.query:
+                _bounded_mysql_handshake(eng, int(u.query["connect_timeout"]))
             _engines[url] = eng
         return eng
 
@@ -74,6 +83,20 @@ def _sqlite_pragmas(eng: Engine) -> None:
     @sa.event.listens_for(eng, "begin")
     def _on_begin(conn):  # pragma: no cover - trivial
         conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.info.get("sinc_write") else "BEGIN")
+
+
+def _bounded_mysql_handshake(eng: Engine, seconds: int) -> None:
+    """PyMySQL's connect_timeout covers only the TCP connect: a server that accepts and never
+    sends its greeting would hang the run. Bound the handshake's reads by the same seconds, then
+    let the connection's reads wait as long as a query needs (no read timeout, as by default)."""
+    @sa.event.listens_for(eng, "do_connect")
+    def _on_do_connect(_dialect, _record, _cargs, cparams):  # pragma: no cover - trivial
+        cparams.setdefault("read_timeout", seconds)
+
+    @sa.event.listens_for(eng, "connect")
+    def _on_connect(dbapi_conn, _record):  # pragma: no cover - trivial
+        if hasattr(dbapi_conn, "_read_timeout"):
+            dbapi_conn._read_timeout = None       # re-applied by PyMySQL before each read
 
 
 def dispose_all() -> None:

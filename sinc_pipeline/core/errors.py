@@ -115,7 +115,9 @@ def database_failed(err: BaseException, *, role: str, url, step: str,
     from sinc_pipeline.core.db import redact  # late: db imports this module
 
     table = getattr(err, "sinc_table", None) or table     # the writer names the table it was writing
-    where = f"banco {role} {redact(url)}" + (f", tabela {table!r}" if table else "") + f", etapa {step}"
+    key = getattr(err, "sinc_key", None)                  # ... and the keys of the rows (io/isolate.py)
+    where = (f"banco {role} {redact(url)}" + (f", tabela {table!r}" if table else "") + (f", {key}" if key else "")
+             + f", etapa {step}")
     cause = hide_password(driver_message(err), url)
     if "locked" in cause.lower() or "lock wait timeout" in cause.lower() or "deadlock" in cause.lower():
         hint = ("outro processo está gravando neste banco (outra execução, o PDV, uma ferramenta); "

@@ -19,6 +19,9 @@ from sinc_pipeline.settings.models import TableMapping
 from sinc_pipeline.core.compat import pair
 from sinc_pipeline.core.db import redact
 from sinc_pipeline.core.errors import SchemaError, naming_failures
+from sinc_pipeline.core.logs import warn_once
+from sinc_pipeline.core.preflight import Finding
+from sinc_pipeline.core.probes import Place, preflight
 from sinc_pipeline.sync.mapping import Mapping
 from sinc_pipeline.core.types import arrow_type, warn_unknown_types
 
@@ -112,6 +115,9 @@ class TablePlan:
     store_filter: dict = field(default_factory=dict)    # logical col -> value (store side, present cols)
     source_types: dict = field(default_factory=dict)    # logical col -> the source's own type, where the
     #                                                     source is rounded to the target's (allow_rounding)
+    fractions: dict = field(default_factory=dict)       # logical col -> (digits, how): source timestamps read
+    #                                                     as the target holds them (core/preflight.py)
+    findings: list = field(default_factory=list)        # the preflight's (core/probes.py)
 
     @property
     def key(self) -> list[str]:
@@ -154,7 +160,11 @@ def origin_layout(table: TableConfig, store: StoreConfig, origin_conn: Connectio
 
 
 def resolve_plan(table: TableConfig, store: StoreConfig, origin_conn: Connection, origin_url: str,
-                 store_conn: Connection, store_url: str) -> TablePlan:
+                 store_conn: Connection, store_url: str, *, strict: bool = True, scan: bool = True) -> TablePlan:
+    """The table's plan, after every check that needs both databases (see the module docstring
+    and ``core/probes.py``). ``strict``: a preflight error raises ``SchemaError`` and warnings are
+    logged once per table and run; else both are left in ``plan.findings`` (``check --databases``).
+    ``scan``: the preflight may read the source's data where it found a risk."""
     s = reflect_table(store_conn, table.target_name, store_url, f"da loja {store.id}")
     o, mapping, scope = origin_layout(table, store, origin_conn, origin_url, set(s.c.keys()))
     for col in mapping.store_columns:
@@ -169,7 +179,31 @@ def resolve_plan(table: TableConfig, store: StoreConfig, origin_conn: Connection
                        f"da loja {store.id} {redact(store_url)}")
     schema = pa.schema([(c, arrow_type(o.c[c].type)) for c in mapping.columns])
     schema, source_types = _compare_types(table, store, o, s, mapping, schema)
-    return TablePlan(table, o, s, mapping, schema, dict(scope.filters), scope.store_filters, source_types)
+    plan = TablePlan(table, o, s, mapping, schema, dict(scope.filters), scope.store_filters, source_types)
+    origin = Place(origin_conn, o, {c: c for c in mapping.columns}, plan.origin_filter, "de origem", origin_url)
+    local = Place(store_conn, s, mapping.physical, plan.store_filter, f"da loja {store.id}", store_url)
+    src, tgt = (origin, local) if table.direction == "receive" else (local, origin)
+    plan.fractions, plan.findings = preflight(table, store.id, src, tgt, mapping.store_columns, mapping.store_key,
+                                              scan)
+    if strict:
+        raise_findings(plan.findings, table, store)
+    return plan
+
+
+def raise_findings(findings: list[Finding], table: TableConfig, store: StoreConfig) -> None:
+    """Errors as one ``SchemaError`` (nothing written yet); warnings once per table, rule and run."""
+    errors = [f for f in findings if f.level == "erro"]
+    if errors:
+        arrow = "origem → loja" if table.direction == "receive" else "loja → origem"
+        lines = "\n".join(f"  - coluna {f.column!r}: {f.what}"
+                          + (f". Correção: {f.hint}" if i == 0 or f.hint != errors[i - 1].hint else "")
+                          for i, f in enumerate(errors))
+        raise SchemaError(f"Incompatibilidade na tabela {table.name!r} da loja {store.id} ({arrow}), nada foi "
+                          f"gravado:\n{lines}",
+                          hint="aplique a correção no banco indicado e rode de novo")
+    for rule in dict.fromkeys(f.rule for f in findings):
+        lines = [f.line() for f in findings if f.rule == rule]
+        warn_once(("compatibilidade", rule, store.id, table.name), "\n".join(lines))
 
 
 def _compare_types(table: TableConfig, store: StoreConfig, o: sa.Table, s: sa.Table, mapping: Mapping,

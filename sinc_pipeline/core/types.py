@@ -92,6 +92,15 @@ def _to_naive_utc(v: Any) -> Any:
     return v
 
 
+def _to_time(v: Any) -> Any:
+    """MariaDB's TIME arrives as a timedelta (PyMySQL): the time of day it is."""
+    if isinstance(v, dt.timedelta):
+        return (dt.datetime.min + v).time() if dt.timedelta(0) <= v < dt.timedelta(days=1) else v
+    if isinstance(v, str):
+        return dt.time.fromisoformat(v)
+    return v
+
+
 def _to_decimal(v: Any) -> Any:
     if v is None or isinstance(v, decimal.Decimal):
         return v
@@ -124,6 +133,8 @@ def converter(t: pa.DataType) -> Callable[[Any], Any] | None:
         return _to_naive_utc
     if pa.types.is_decimal(t):
         return _to_decimal
+    if pa.types.is_time(t):
+        return _to_time
     if pa.types.is_string(t):
         return _to_text
     if pa.types.is_binary(t):

@@ -12,6 +12,7 @@ from dagster import (AssetCheckExecutionContext, AssetCheckResult, AssetExecutio
                      DefaultScheduleStatus, Definitions, MaterializeResult, MetadataValue, ScheduleDefinition, asset,
                      asset_check, define_asset_job, in_process_executor)
 
+from sinc_pipeline.defs.tags import job_tags
 from sinc_pipeline.settings import Settings
 from sinc_pipeline.core.db import redact
 from sinc_pipeline.fiscal.quarantine import open_entries
@@ -99,7 +100,7 @@ def build(settings: Settings) -> Definitions:
     if settings.fiscal is None:
         return Definitions()
     report = _report_asset(settings)
-    job = define_asset_job(JOB, selection=[report], executor_def=in_process_executor, tags={"sinc/job": JOB},
+    job = define_asset_job(JOB, selection=[report], executor_def=in_process_executor, tags=job_tags(settings, JOB),
                            description="Relatório fiscal: lacunas de numeração e contingências pendentes "
                                        "(lacunas_numeracao), sobre os documentos da origem.")
     schedule = ScheduleDefinition(name=SCHEDULE, job=job, cron_schedule="0 7 * * *",

@@ -3,12 +3,10 @@ from __future__ import annotations
 
 from dagster import AssetSelection, define_asset_job, in_process_executor
 
+from sinc_pipeline.defs.tags import job_tags
 from sinc_pipeline.settings import Settings
 from sinc_pipeline.defs.partitions import stores_partitions
 from sinc_pipeline.defs.sync_assets import keys_for
-
-SYNC_JOBS = ("forcar_atualizacao", "enviar_dados", "receber_dados")
-
 
 def build_sync_jobs(settings: Settings) -> list:
     parts = stores_partitions(settings)
@@ -16,7 +14,7 @@ def build_sync_jobs(settings: Settings) -> list:
     def job(name: str, keys, description: str):
         return define_asset_job(name, selection=AssetSelection.assets(*keys), partitions_def=parts,
                                 executor_def=in_process_executor, description=description,
-                                tags={"sinc/job": name})
+                                tags=job_tags(settings, name))
 
     return [
         job("forcar_atualizacao", keys_for(settings),

@@ -28,11 +28,12 @@ class SyncCounts:
     deleted: int
     duration_s: float
     cursor: str | None = None
+    held: int = 0
 
     @classmethod
     def from_result(cls, r: TableResult) -> SyncCounts:
         return cls(r.store, r.table, r.mode, r.compared, r.inserted, r.updated, r.deleted, float(r.duration_s),
-                   r.cursor)
+                   r.cursor, r.held)
 
     def metadata(self) -> dict:
         md = {
@@ -43,6 +44,7 @@ class SyncCounts:
             "atualizadas": MetadataValue.int(self.updated),
             "excluidas": MetadataValue.int(self.deleted),
             "duracao_s": MetadataValue.float(self.duration_s),
+            "retidas": MetadataValue.int(self.held),
         }
         if self.cursor is not None:
             md["cursor"] = MetadataValue.text(self.cursor)
@@ -52,13 +54,14 @@ class SyncCounts:
     def from_metadata(cls, table: str, md: dict) -> SyncCounts:
         """From the metadata of a materialization (plain values, as ``metadata()`` wrote them)."""
         return cls(md["loja"], table, md["modo"], int(md["linhas_comparadas"]), int(md["inseridas"]),
-                   int(md["atualizadas"]), int(md["excluidas"]), float(md["duracao_s"]), md.get("cursor"))
+                   int(md["atualizadas"]), int(md["excluidas"]), float(md["duracao_s"]), md.get("cursor"),
+                   int(md.get("retidas", 0)))
 
     def as_dict(self) -> dict:
         """The counts under the catalog's pt-BR names (the CLI's ``--json``)."""
         return {"tabela": self.table, "loja": self.store, "modo": self.mode, "linhas_comparadas": self.compared,
                 "inseridas": self.inserted, "atualizadas": self.updated, "excluidas": self.deleted,
-                "duracao_s": self.duration_s, "cursor": self.cursor}
+                "duracao_s": self.duration_s, "cursor": self.cursor, "retidas": self.held}
 
 
 def result_metadata(r: TableResult) -> dict:
@@ -82,6 +85,15 @@ def agreement_metadata(a: Agreement) -> dict:
     }
     md.update({k: MetadataValue.int(v) for k, v in a.detail.items()})
     return md
+
+
+HELD_COLUMNS = ["loja", "tabela", "chave", "coluna", "valor", "mensagem", "primeiro_em", "ultimo_em", "tentativas"]
+
+
+def held_metadata(entries: list[dict]) -> dict:
+    """The held rows of one table (entries of ``sinc_erros``) for a check's metadata."""
+    return {"linhas_retidas": MetadataValue.int(len(entries)),
+            "retidas": md_table(entries, HELD_COLUMNS[1:], limit=30, max_cell=120)}
 
 
 def md_table(rows, headers, **options) -> MetadataValue:

@@ -2,8 +2,12 @@
 
 Any interval from 1 to 1440 minutes works: when cron can express it (a divisor of 60, or whole
 hours dividing 24) it is the cron itself; otherwise the schedule ticks every minute and runs
-only when the minutes since the Unix epoch are a multiple of the interval. A tick skips a
-store whose previous sync run is still in progress.
+only when the minutes since the Unix epoch are a multiple of the interval.
+
+A tick skips a store whose previous run *of the same job* is still queued or going, so an
+interval never piles up behind itself; the runs of other jobs do not count (send and receive
+of one store queue behind each other through the run queue's per-store limit, see
+``cli/instance.py``, instead of making each other skip: each schedule keeps its interval).
 """
 from __future__ import annotations
 
@@ -13,7 +17,6 @@ from dagster import (DagsterRunStatus, DefaultScheduleStatus, RunRequest, RunsFi
                      SkipReason, schedule)
 
 from sinc_pipeline.settings import Settings
-from sinc_pipeline.defs.jobs import SYNC_JOBS
 
 IN_PROGRESS = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING,
                DagsterRunStatus.STARTED, DagsterRunStatus.CANCELING]
@@ -34,14 +37,10 @@ def is_due(when: dt.datetime, minutes: int) -> bool:
     return epoch_minutes % minutes == 0
 
 
-def busy_stores(instance, store_ids: list[str]) -> set[str]:
-    busy = set()
-    for store in store_ids:
-        runs = instance.get_runs(filters=RunsFilter(statuses=IN_PROGRESS, tags={"dagster/partition": store}),
-                                 limit=20)
-        if any(r.job_name in SYNC_JOBS for r in runs):
-            busy.add(store)
-    return busy
+def busy_stores(instance, job_name: str, store_ids: list[str]) -> set[str]:
+    """The stores with a run of ``job_name`` still queued or going (one query for all stores)."""
+    runs = instance.get_runs(filters=RunsFilter(job_name=job_name, statuses=IN_PROGRESS))
+    return {r.tags.get("dagster/partition") for r in runs} & set(store_ids)
 
 
 def _requests(context: ScheduleEvaluationContext, settings: Settings, job_name: str, minutes: int, filtered: bool):
@@ -49,13 +48,15 @@ def _requests(context: ScheduleEvaluationContext, settings: Settings, job_name: 
     if filtered and not is_due(when, minutes):
         return SkipReason(f"Intervalo de {minutes} min: este minuto não é de execução.")
     stores = [s.id for s in settings.stores]
-    busy = busy_stores(context.instance, stores)
+    busy = busy_stores(context.instance, job_name, stores)
     requests = [RunRequest(partition_key=s, run_key=f"{job_name}:{s}:{when.isoformat()}")
                 for s in stores if s not in busy]
     if busy:
-        context.log.info(f"Lojas puladas (execução anterior ainda em andamento): {', '.join(sorted(busy))}")
+        context.log.info(f"Lojas puladas (execução anterior de {job_name} ainda em andamento): "
+                         f"{', '.join(sorted(busy))}")
     if not requests:
-        return SkipReason(f"Todas as lojas com execução anterior em andamento: {', '.join(sorted(busy))}")
+        return SkipReason(f"Todas as lojas com execução anterior de {job_name} em andamento: "
+                          f"{', '.join(sorted(busy))}")
     return requests
 
 

@@ -20,6 +20,7 @@ from dagster import (AssetExecutionContext, Config, Definitions, MaterializeResu
 from pydantic import Field
 
 from sinc_pipeline.provisioning.store_database import BootstrapResult, create_store_database
+from sinc_pipeline.defs.tags import job_tags
 from sinc_pipeline.settings import Settings, expand_env
 from sinc_pipeline.snapshots.dump import DumpResult, dump_store
 from sinc_pipeline.core.errors import SincError
@@ -164,7 +165,7 @@ def build_restore_job(settings: Settings):
                          f"{sum(result.tables.values())} linhas")
         return Output(None, metadata=restore_metadata(result))
 
-    @job(name="restaurar_base", executor_def=in_process_executor, tags={"sinc/job": "restaurar_base"},
+    @job(name="restaurar_base", executor_def=in_process_executor, tags=job_tags(settings, "restaurar_base"),
          description="Restaurar Base: o banco da loja reconstruído num snapshot (id ou latest), em qualquer banco "
                      "suportado (SQLite → PostgreSQL é uma migração). Verifica a cadeia antes de gravar e as "
                      "contagens e checksums depois.")
@@ -186,7 +187,7 @@ def build_bootstrap_job(settings: Settings):
         return Output(None, metadata=bootstrap_metadata(result))
 
     @job(name="criar_base_loja", partitions_def=stores_partitions(settings), executor_def=in_process_executor,
-         tags={"sinc/job": "criar_base_loja"},
+         tags=job_tags(settings, "criar_base_loja"),
          description="Criar Base da Loja: o banco de uma loja nova criado a partir da origem (tabelas "
                      "configuradas, só as linhas da loja), pronto para que o próximo forcar_atualizacao não "
                      "encontre nada a fazer. Recusa um banco que já tenha dados.")
@@ -200,7 +201,7 @@ def build(settings: Settings) -> Definitions:
     snapshot = build_snapshot_asset(settings)
     gerar = define_asset_job(
         "gerar_base_dados", selection=[snapshot], partitions_def=stores_partitions(settings),
-        executor_def=in_process_executor, tags={"sinc/job": "gerar_base_dados"},
+        executor_def=in_process_executor, tags=job_tags(settings, "gerar_base_dados"),
         description="Gerar Base de Dados: snapshot completo ou incremental (config modo) do banco da loja em "
                     "Parquet, para backup, análise, restauração e migração.")
     return Definitions(assets=[snapshot], jobs=[gerar, build_restore_job(settings), build_bootstrap_job(settings)])

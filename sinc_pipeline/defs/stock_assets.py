@@ -12,6 +12,7 @@ from dagster import (AssetCheckExecutionContext, AssetCheckResult, AssetExecutio
                      Config, Definitions, MaterializeResult, MetadataValue, asset, asset_check, define_asset_job,
                      in_process_executor)
 
+from sinc_pipeline.defs.tags import job_tags
 from sinc_pipeline.settings import Settings
 from sinc_pipeline.core.errors import SincError
 from sinc_pipeline.stock.divergence import divergence_summary, divergences_frame
@@ -127,7 +128,7 @@ def build(settings: Settings) -> Definitions:
 
     job = define_asset_job(
         JOB, selection=AssetSelection.assets(*send_keys, DIVERGENCES, ADJUSTMENTS), executor_def=in_process_executor,
-        tags={"sinc/job": JOB},
+        tags=job_tags(settings, JOB),
         description="Alinhar Estoque: envia os dados pendentes da loja, compara o estoque da loja com o da origem "
                     "(divergencias_estoque) e ajusta a loja com registro de auditoria (ajustes_estoque). Opção do "
                     "launchpad: simular: true para só ver as divergências, sem alterar nada.")

@@ -7,16 +7,16 @@ reports rows compared/inserted/updated/deleted, duration and cursor; an asset ch
 confirms both sides agree for that store (row count and content checksum).
 """
 
-from dagster import (AssetCheckResult, AssetCheckSpec, AssetDep, AssetExecutionContext, AssetKey, AssetSpec,
-                     MaterializeResult, multi_asset)
+from dagster import (AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetDep, AssetExecutionContext, AssetKey,
+                     AssetSpec, MaterializeResult, multi_asset)
 
 from sinc_pipeline.settings import Settings, TableConfig
 from sinc_pipeline.core.db import redact
 from sinc_pipeline.sync.unit import sync_unit
 from sinc_pipeline.sync.verify import verify_table
 from sinc_pipeline.defs.steps import core_step
-from sinc_pipeline.defs.metadata import (KIND_TAG, SYNC_KIND, TABLE_TAG, agreement_metadata, report_metadata,
-                                         result_metadata)
+from sinc_pipeline.defs.metadata import (KIND_TAG, SYNC_KIND, TABLE_TAG, agreement_metadata, held_metadata,
+                                         report_metadata, result_metadata)
 from sinc_pipeline.defs.partitions import stores_partitions
 
 VERB = {"receive": "receber", "send": "enviar"}
@@ -51,7 +51,8 @@ def build_unit_asset(settings: Settings, unit: list[TableConfig], deps: list[Ass
              for t in unit]
     checks = [AssetCheckSpec(CHECK, asset=table_key(t),
                              description="Origem e loja conferem para esta loja: contagem de linhas e checksum "
-                                         "do conteúdo das colunas sincronizadas.")
+                                         "do conteúdo das colunas sincronizadas. Enquanto uma linha da tabela "
+                                         "estiver retida (sinc_erros), falha com severidade WARN nomeando-a.")
               for t in unit]
 
     @multi_asset(name=name, specs=specs, check_specs=checks, partitions_def=stores_partitions(settings),
@@ -69,10 +70,30 @@ def build_unit_asset(settings: Settings, unit: list[TableConfig], deps: list[Ass
         for t in unit:
             with core_step(context):
                 a = verify_table(settings, store_id, t)
-            yield AssetCheckResult(asset_key=table_key(t), check_name=CHECK, passed=a.passed,
-                                   metadata=agreement_metadata(a))
+            yield check_result(t, a)
 
     return _sync
+
+
+def check_result(t: TableConfig, a) -> AssetCheckResult:
+    """The check's result: passed; or WARN while the only differences are held rows (named); or ERROR."""
+    md = agreement_metadata(a)
+    if a.held:
+        md.update(held_metadata(a.held))
+    if a.passed and a.future_rows:
+        md["cursor_no_futuro"] = a.future_rows
+        return AssetCheckResult(asset_key=table_key(t), check_name=CHECK, passed=False,
+                                severity=AssetCheckSeverity.WARN, metadata=md,
+                                description=f"{a.future_rows} linha(s) da tabela {t.name!r} com {t.cursor!r} no "
+                                            "futuro (relógio de quem gravou adiantado): sincronizadas, mas a posição "
+                                            "do cursor não avança até elas. Corrija o relógio ou o valor.")
+    if a.passed or not a.only_held:
+        return AssetCheckResult(asset_key=table_key(t), check_name=CHECK, passed=a.passed, metadata=md)
+    keys = "; ".join(e["chave"] for e in a.held[:5]) + (f" e mais {len(a.held) - 5}" if len(a.held) > 5 else "")
+    return AssetCheckResult(asset_key=table_key(t), check_name=CHECK, passed=False,
+                            severity=AssetCheckSeverity.WARN, metadata=md,
+                            description=f"{len(a.held)} linha(s) da tabela {t.name!r} retida(s) em sinc_erros "
+                                        f"(chave {keys}); o resto da tabela confere.")
 
 
 def build_sync_assets(settings: Settings) -> list:

@@ -45,8 +45,7 @@ def read_chunks(conn: Connection, table: sa.Table, schema: pa.Schema, key: list[
     ranges = plan_ranges([(conn, table, column, filters)], chunk_rows)
     col = table.c[column]
     for rng in ranges or [None]:
-        yield rng, read_fastest(conn, table, ident, filters, range_condition(col, rng), schema, chunk_rows, fast,
-                                bounded=rng is not None)   # a key range bounds the rows already
+        yield rng, read_fastest(conn, table, ident, filters, range_condition(col, rng), schema, chunk_rows, fast)
 
 
 def prefetch(items: Iterator, depth: int = 2) -> Iterator:

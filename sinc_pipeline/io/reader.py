@@ -83,17 +83,24 @@ def _json_type(t: pa.DataType) -> pa.DataType:
     return pa.string()
 
 
-def _rowid_ranges(conn: Connection, table: sa.Table | None, chunk_rows: int | None) -> list[tuple[int, int]] | None:
-    """Rowid ranges of about ``chunk_rows`` rows covering ``table``, or None when one read is
-    enough (or the table has no rowid: WITHOUT ROWID tables, views)."""
+def _rowid_ranges(conn: Connection, stmt: sa.Select, table: sa.Table | None,
+                  chunk_rows: int | None) -> list[tuple[int, int]] | None:
+    """Rowid ranges of about ``chunk_rows`` rows covering the rows ``stmt`` selects, or None when
+    one read is enough: few rows, rowids too sparse to split on (the selected rows are scattered
+    over the table, so each range would scan it again), or no rowid (WITHOUT ROWID tables, views).
+
+    One query gives the selected rows' lowest and highest rowid and their count: for a whole
+    table, or a key range of an INTEGER PRIMARY KEY (the rowid itself), the ranges then split
+    the rows the statement reads, and the JSON text SQLite renders stays bounded."""
     if table is None or not chunk_rows:
         return None
+    rowid = sa.literal_column("rowid")
+    span = stmt.with_only_columns(sa.func.min(rowid), sa.func.max(rowid), sa.func.count(), maintain_column_froms=True)
     try:
-        lo, hi = conn.execute(sa.select(sa.func.min(sa.literal_column("rowid")),
-                                        sa.func.max(sa.literal_column("rowid"))).select_from(table)).one()
+        lo, hi, count = conn.execute(span).one()
     except sa.exc.DBAPIError:
         return None
-    if lo is None or hi - lo < 2 * chunk_rows:
+    if lo is None or count < 2 * chunk_rows or hi - lo + 1 > 2 * count:
         return None
     return [(a, min(a + chunk_rows, hi + 1)) for a in range(lo, hi + 1, chunk_rows)]
 
@@ -101,9 +108,10 @@ def _rowid_ranges(conn: Connection, table: sa.Table | None, chunk_rows: int | No
 def read_sqlite_json(conn: Connection, stmt: sa.Select, schema: pa.Schema, chunk_rows: int | None = None,
                      table: sa.Table | None = None) -> pa.Table:
     """``stmt`` from SQLite through its JSON rendering (see ``_read_sqlite_json``); with ``table``
-    and ``chunk_rows``, one rowid range at a time, so the text SQLite renders stays bounded
-    whatever the table's size (memory flat with a store's backlog)."""
-    ranges = _rowid_ranges(conn, table, min(chunk_rows or JSON_ROWS, JSON_ROWS))
+    and ``chunk_rows``, one rowid range at a time where the rows' rowids are dense enough to
+    split on (``_rowid_ranges``), so the text SQLite renders stays bounded whatever the table's
+    size (memory flat with a store's backlog and a large table's key ranges)."""
+    ranges = _rowid_ranges(conn, stmt, table, min(chunk_rows or JSON_ROWS, JSON_ROWS))
     if ranges is None:
         return _read_sqlite_json(conn, stmt, schema)
     rowid = sa.literal_column("rowid")       # the SELECT reads one table: unqualified is unambiguous
@@ -145,8 +153,8 @@ def read_fastest(conn: Connection, table: sa.Table, physical: dict[str, str], fi
     """The rows of ``table`` (logical ``schema``) by the fastest safe path of the engine: ADBC
     (``fast``, PostgreSQL), then SQLite's joined integers or JSON, then the DB-API — same values.
 
-    ``bounded``: ``extra`` already bounds the result (a key lookup, a batch's cursor window), so
-    SQLite reads it in one statement instead of one per rowid range of the whole table."""
+    ``bounded``: ``extra`` selects few rows (a key lookup, a batch's cursor window), so SQLite
+    reads them in one statement without first measuring their rowids."""
     if fast is not None:
         try:
             return fast.read(table, physical, schema.names, filters, extra, schema)

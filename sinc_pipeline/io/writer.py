@@ -4,7 +4,8 @@
 quoted by SQLAlchemy and every value is a bound parameter; nothing is formatted into SQL);
 ``*_sql`` compile them for a dialect so tests and readers can see the exact SQL. ``apply``
 executes a unit's changes on one connection (inside the caller's transaction): deletes
-children-first, then inserts and updates parents-first.
+children-first, then inserts and updates parents-first. ``execute`` (optional) runs each batch
+instead of ``conn.execute`` (``io/isolate.py`` uses it to isolate the rows a database refuses).
 """
 from __future__ import annotations
 
@@ -71,6 +72,20 @@ class Target:
 Hook = Callable[[str, str, int], None] | None
 
 
+@dataclass(frozen=True)
+class Batch:
+    """One executemany of ``apply``: the operation, the target, its rows (logical names, Arrow),
+    and where ``rows`` starts among the operation's rows."""
+    op: str                      # insert | update | delete
+    target: Target
+    rows: pa.Table
+    start: int
+
+
+Execute = Callable[[Connection, object, list[dict], Batch], int] | None
+"""Runs one batch's statement with its parameters; returns the number of rows written."""
+
+
 def _params(rows: pa.Table, names: dict[str, str], extra: dict | None = None) -> list[dict]:
     """One batch of rows as executemany parameters: column ``c`` bound as ``names[c]``. Built a
     column at a time (``to_pylist`` per column, then zipped), never for more than one batch."""
@@ -81,54 +96,59 @@ def _params(rows: pa.Table, names: dict[str, str], extra: dict | None = None) ->
     return [{**dict(zip(keys, vs)), **extra} for vs in zip(*values)] if cols else [dict(extra)] * rows.num_rows
 
 
-def _run(conn: Connection, stmt, rows: pa.Table, names: dict[str, str], op: str, table: str, hook: Hook,
-         extra: dict | None = None) -> int:
+def _run(conn: Connection, stmt, rows: pa.Table, names: dict[str, str], op: str, t: Target, hook: Hook,
+         extra: dict | None = None, execute: Execute = None) -> int:
     """executemany in batches of ``BATCH`` rows, converting one batch at a time (memory stays flat
     whatever the backlog); ``hook(op, table, rows_so_far)`` after each batch (tests inject faults)."""
-    n = 0
+    n, table = 0, t.table.name
     for start in range(0, rows.num_rows, BATCH):
-        chunk = _params(rows.slice(start, BATCH), names, extra)
+        part = rows.slice(start, BATCH)
+        chunk = _params(part, names, extra)
         try:
-            conn.execute(stmt, chunk)
+            if execute is None:
+                conn.execute(stmt, chunk)
+                n += len(chunk)
+            else:
+                n += execute(conn, stmt, chunk, Batch(op, t, part, start))
         except Exception as err:
             err.sinc_table = table   # which table the write was on, for core.errors.naming_failures
             raise
-        n += len(chunk)
         if hook:
             hook(op, table, n)
     return n
 
 
-def apply_deletes(conn: Connection, t: Target, keys: pa.Table, hook: Hook = None) -> int:
+def apply_deletes(conn: Connection, t: Target, keys: pa.Table, hook: Hook = None, execute: Execute = None) -> int:
     if not keys.num_rows:
         return 0
     stmt = delete_stmt(t.table, [t.physical[k] for k in t.key], t.filters)
     return _run(conn, stmt, keys.select(t.key), {k: f"_k{i}" for i, k in enumerate(t.key)}, "delete",
-                t.table.name, hook)
+                t, hook, execute=execute)
 
 
-def apply_inserts(conn: Connection, t: Target, rows: pa.Table, hook: Hook = None) -> int:
+def apply_inserts(conn: Connection, t: Target, rows: pa.Table, hook: Hook = None, execute: Execute = None) -> int:
     if not rows.num_rows:
         return 0
-    return _run(conn, insert_stmt(t.table), rows, t.physical, "insert", t.table.name, hook, t.constants)
+    return _run(conn, insert_stmt(t.table), rows, t.physical, "insert", t, hook, t.constants, execute)
 
 
-def apply_updates(conn: Connection, t: Target, rows: pa.Table, hook: Hook = None) -> int:
+def apply_updates(conn: Connection, t: Target, rows: pa.Table, hook: Hook = None, execute: Execute = None) -> int:
     value_cols = [c for c in rows.column_names if c not in t.key]
     if not rows.num_rows or not value_cols:
         return 0
     stmt = update_stmt(t.table, [t.physical[k] for k in t.key], [t.physical[c] for c in value_cols], t.filters)
     names = {**{k: f"_k{i}" for i, k in enumerate(t.key)}, **{c: f"_v{i}" for i, c in enumerate(value_cols)}}
-    return _run(conn, stmt, rows, names, "update", t.table.name, hook)
+    return _run(conn, stmt, rows, names, "update", t, hook, execute=execute)
 
 
-def apply(conn: Connection, items: list[tuple[Target, Changes]], hook: Hook = None) -> list[dict]:
+def apply(conn: Connection, items: list[tuple[Target, Changes]], hook: Hook = None,
+          execute: Execute = None) -> list[dict]:
     """Apply a unit: deletes children-first, then inserts and updates parents-first."""
     counts = [{"inserted": 0, "updated": 0, "deleted": 0} for _ in items]
     for i in reversed(range(len(items))):
         t, ch = items[i]
-        counts[i]["deleted"] = apply_deletes(conn, t, ch.deletes, hook)
+        counts[i]["deleted"] = apply_deletes(conn, t, ch.deletes, hook, execute)
     for i, (t, ch) in enumerate(items):
-        counts[i]["inserted"] = apply_inserts(conn, t, ch.inserts, hook)
-        counts[i]["updated"] = apply_updates(conn, t, ch.updates, hook)
+        counts[i]["inserted"] = apply_inserts(conn, t, ch.inserts, hook, execute)
+        counts[i]["updated"] = apply_updates(conn, t, ch.updates, hook, execute)
     return counts

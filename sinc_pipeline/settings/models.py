@@ -90,6 +90,10 @@ class TableConfig(TableMapping):
     allow_rounding: StrictBool = Field(
         False, description="A target column with fewer decimal places than the source: round to it instead of "
                            "refusing the table.")
+    on_unrepresentable: Literal["error", "report"] = Field(
+        "error", description="A target column whose charset cannot hold every source character: 'error' refuses "
+                             "the table before anything is written; 'report' only warns and leaves the rows the "
+                             "target refuses to the apply.")
 
     @property
     def origin_name(self) -> str:
@@ -183,6 +187,9 @@ class Settings(_Model):
     chunk_size: StrictInt = Field(50_000, ge=100)
     diff_chunk_rows: StrictInt = Field(250_000, ge=1_000)
     batch_rows: StrictInt = Field(20_000, ge=100)   # rows per table per transaction of a cursor unit
+    cursor_future_minutes: StrictInt = Field(60, ge=0)        # a cursor later than the DB's now + this: not a position
+    run_timeout_minutes: StrictInt = Field(30, ge=1)          # a sync/stock/report run that hangs ends
+    long_run_timeout_minutes: StrictInt = Field(360, ge=1)    # snapshot, restore, a new store's base
     dagster_home: str = "data/dagster"
     reports_root: str = "data/relatorios"
 

@@ -9,8 +9,10 @@ import pyarrow.compute as pc
 import sqlalchemy as sa
 
 from sinc_pipeline.core.layout import TablePlan
+from sinc_pipeline.core.logs import warn_once
 from sinc_pipeline.sync.diff import Changes, check_key, diff_tables
 from sinc_pipeline.sync.sides import Side, ranged_reads
+from sinc_pipeline.sync.cursors import FUTURE_NOTE, bindable, future_limit, naive_utc, position_of
 from sinc_pipeline.sync.state import lookback
 
 log = logging.getLogger(__name__)
@@ -22,47 +24,58 @@ def _where(side: Side, table: str) -> str:
     return f"{side.label} tabela {side.table.name!r} ({table})"
 
 
-def _full_diff(plan: TablePlan, source: Side, target: Side, chunk_rows: int) -> tuple[Changes, int, object]:
+def _full_diff(plan: TablePlan, source: Side, target: Side, chunk_rows: int,
+               limit=None) -> tuple[Changes, int, object, int]:
     """Compare everything, one key range at a time when the table is large (bounded memory)."""
     cfg, key = plan.config, source.key
-    parts, compared, new_pos = [], 0, None
+    parts, compared, new_pos, future = [], 0, None, 0
     for s, t in ranged_reads(source, target, chunk_rows):
         check_key(s, key, _where(source, cfg.name), nulls_allowed=True)
         check_key(t, key, _where(target, cfg.name), nulls_allowed=True)
         parts.append(diff_tables(s, t, key))
         compared += s.num_rows
         if cfg.cursor:
-            m = _max(s, cfg.cursor)
+            m, late = position_of(s, cfg.cursor, limit)
+            future += late
             if m is not None and (new_pos is None or m > new_pos):
                 new_pos = m
     if len(parts) == 1:
-        return parts[0], compared, new_pos
+        return parts[0], compared, new_pos, future
     return Changes(pa.concat_tables([p.inserts for p in parts]), pa.concat_tables([p.updates for p in parts]),
-                   pa.concat_tables([p.deletes for p in parts])), compared, new_pos
+                   pa.concat_tables([p.deletes for p in parts])), compared, new_pos, future
 
 
 def compute_changes(plan: TablePlan, source: Side, target: Side, position,
                     chunk_rows: int = 500_000, window: Window | None = None,
+                    future_minutes: int = 60,
                     journal_wait_s: int = JOURNAL_WAIT_S) -> tuple[Changes, int, object]:
     """Changes that make target equal source, the number of rows compared and the new cursor.
 
     ``window`` (batched units, see ``sync/unit.py``) bounds a cursor read: rows above
     ``window.after`` (or, in the first batch, above the position's lookback, NULLs included)
     up to ``window.upper``. A journal table (``capture: journal``) reads the change table
-    instead (``_journal_changes``); its position is the journal's (``capture/positions.py``)."""
+    instead (``_journal_changes``); its position is the journal's (``capture/positions.py``).
+
+    A cursor value later than the source's current time plus ``future_minutes`` is never taken
+    as the new position (``sync/cursors.py``); ``changes.notes`` counts those rows."""
     cfg = plan.config
     key = source.key
     propagate = cfg.delete_policy == "propagate"
     if cfg.capture == "journal":
         return _journal_changes(plan, source, target, position, chunk_rows, journal_wait_s)
+    limit = None
+    if cfg.cursor is not None:
+        with source.naming_failures("leitura da hora do banco"):
+            limit = future_limit(source.conn, source.col(cfg.cursor), future_minutes)
     if cfg.cursor is None or (position is None and window is None):
-        changes, compared, new_pos = _full_diff(plan, source, target, chunk_rows)
+        changes, compared, new_pos, future = _full_diff(plan, source, target, chunk_rows, limit)
         if not propagate:
             changes.deletes = changes.deletes.slice(0, 0)
+        _note_future(changes, plan, source, future, limit)
         return changes, compared, new_pos if new_pos is not None else position
     cur = source.col(cfg.cursor)
     lower = window_lower(cur, position, cfg.cursor_lookback, window)
-    upper = [] if window is None or window.upper is None else [cur <= window.upper]
+    upper = [] if window is None or window.upper is None else [cur <= bindable(cur, window.upper)]
     # Two index-friendly reads rather than one OR: the window above the position, and NULLs.
     parts = [source.read(extra=sa.and_(sa.true(), *lower, *upper), bounded=bool(upper))]
     if window is None or window.after is None:
@@ -75,10 +88,23 @@ def compute_changes(plan: TablePlan, source: Side, target: Side, position,
     if propagate and not _keys_agree(source, target, changes):
         sk, tk = source.read(key), target.read(key)
         changes.deletes = diff_tables(sk, tk, key).deletes
-    new_pos = _max(s, cfg.cursor)
+    new_pos, future = position_of(s, cfg.cursor, limit)
     if new_pos is None or (position is not None and new_pos < position):
         new_pos = position
+    _note_future(changes, plan, source, future, limit)
     return changes, s.num_rows, new_pos
+
+
+def _note_future(changes: Changes, plan: TablePlan, source: Side, future: int, limit) -> None:
+    if not plan.config.cursor:
+        return
+    changes.notes[FUTURE_NOTE] = future
+    if future:
+        warn_once(("cursor_no_futuro", source.label, plan.config.name),
+                  f"{future} linha(s) de {source.label} tabela {plan.config.name!r} com {plan.config.cursor!r} depois "
+                  f"de {limit} (hora do banco + tolerância): sincronizadas, mas a posição do cursor não avança "
+                  "até elas (senão as vendas seguintes seriam puladas). Dica: corrija o relógio de quem gravou "
+                  "essas linhas, ou o fuso, se a coluna guarda UTC e o banco a hora local.", log)
 
 
 @dataclass(frozen=True)
@@ -92,8 +118,8 @@ class Window:
 def window_lower(cur, position, lookback_amount: int, window: Window | None) -> list:
     """The lower bound of a cursor read, as SQL conditions (none: from the lowest value)."""
     if window is not None and window.after is not None:
-        return [cur > window.after]
-    return [] if position is None else [cur >= lookback(position, lookback_amount)]
+        return [cur > bindable(cur, window.after)]
+    return [] if position is None else [cur >= bindable(cur, lookback(position, lookback_amount))]
 
 
 def batch_upper(source: Side, cursor: str, position, lookback_amount: int, window: Window, rows: int):
@@ -106,7 +132,7 @@ def batch_upper(source: Side, cursor: str, position, lookback_amount: int, windo
                                             cur.is_not(None)))
             .with_only_columns(cur).order_by(cur).offset(rows).limit(1))
     with source.naming_failures("divisão em lotes"):
-        return source.conn.execute(stmt).scalar()
+        return naive_utc(source.conn.execute(stmt).scalar())
 
 
 def _key_aggregates(side: Side) -> tuple[int, int]:
@@ -127,12 +153,6 @@ def _keys_agree(source: Side, target: Side, changes: Changes) -> bool:
     ins = changes.inserts.column(source.key[0])
     ins_sum = pc.sum(ins).as_py() or 0
     return s_count == t_count + len(ins) and s_sum == t_sum + ins_sum
-
-
-def _max(table: pa.Table, column: str):
-    if table.num_rows == 0:
-        return None
-    return pc.max(table.column(column)).as_py()
 
 
 def journal_source(plan: TablePlan, source: Side):
@@ -164,7 +184,7 @@ def _journal_changes(plan: TablePlan, source: Side, target: Side, position, chun
     if read.keys is None:
         log.warning("Modo journal, tabela %r (%s): comparando a tabela inteira uma vez (%s); depois segue pelo "
                     "journal", cfg.name, source.label, read.reason)
-        changes, compared, _ = _full_diff(plan, source, target, chunk_rows)
+        changes, compared, _, _ = _full_diff(plan, source, target, chunk_rows, None)
     else:
         keys = read.keys.select(source.key)
         s = source.read_keys_in(keys)

@@ -7,7 +7,7 @@ the same schema (the canonical types of ``core/types.py``). NULL equals NULL; an
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -22,6 +22,7 @@ class Changes:
     inserts: pa.Table
     updates: pa.Table
     deletes: pa.Table   # key columns only
+    notes: dict = field(default_factory=dict)   # counts the run reports beside them (e.g. cursor_no_futuro)
 
     @property
     def empty(self) -> bool:

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from sinc_pipeline.core.compat import round_to
+from sinc_pipeline.core.preflight import fit_fraction
 from sinc_pipeline.core.errors import DataError, naming_failures
 from sinc_pipeline.core.layout import TablePlan
 from sinc_pipeline.io.fastread import FastReader
@@ -33,6 +34,7 @@ class Side:
     chunk: int = 50_000
     fast: FastReader | None = None
     read_types: dict = field(default_factory=dict)   # columns read in their own type, then rounded to schema's
+    fractions: dict = field(default_factory=dict)    # timestamp columns fitted to the target's fraction digits
 
     def select(self, columns: Sequence[str] | None = None, extra=None) -> sa.Select:
         return select_sql(self.table, self.physical, columns or self.schema.names, self.filters, extra)
@@ -51,6 +53,14 @@ class Side:
             return self._read(columns, extra, bounded)
 
     def _read(self, columns: Sequence[str] | None, extra, bounded: bool) -> pa.Table:
+        table = self._read_rounded(columns, extra, bounded)
+        for name, (digits, how) in self.fractions.items():   # as the target holds them (core/preflight.py)
+            if name in table.column_names:
+                i = table.schema.get_field_index(name)
+                table = table.set_column(i, table.schema.field(i), fit_fraction(table.column(i), digits, how))
+        return table
+
+    def _read_rounded(self, columns: Sequence[str] | None, extra, bounded: bool) -> pa.Table:
         schema = self.schema if columns is None else pa.schema([self.schema.field(c) for c in columns])
         rounded = [f for f in schema if f.name in self.read_types]
         if not rounded:
@@ -106,9 +116,10 @@ def sides_for(plan: TablePlan, direction: str, src: Connection, tgt: Connection,
     origin_fast, store_fast = fast if direction == "receive" else fast[::-1]
     receive = direction == "receive"
     origin = Side(origin_conn, plan.origin, {c: c for c in m.columns}, plan.origin_filter, schema, m.store_key,
-                  "origem", chunk, origin_fast, dict(plan.source_types) if receive else {})
+                  "origem", chunk, origin_fast, dict(plan.source_types) if receive else {},
+                  dict(plan.fractions) if receive else {})
     store = Side(store_conn, plan.store, m.physical, plan.store_filter, schema, m.store_key, "loja", chunk,
-                 store_fast, {} if receive else dict(plan.source_types))
+                 store_fast, {} if receive else dict(plan.source_types), {} if receive else dict(plan.fractions))
     return (origin, store) if direction == "receive" else (store, origin)
 
 
@@ -149,6 +160,6 @@ def ranged_reads(source: Side, target: Side, chunk_rows: int) -> Iterator[tuple[
         if rng is None:
             yield read_both(source, target)
         else:
-            # a key range bounds the rows already: one statement, not one per rowid range of the table
+            # on SQLite a dense key range is still read in rowid pieces (reader._rowid_ranges)
             yield read_both(source, target, range_condition(source.col(col), rng),
-                            range_condition(target.col(col), rng), bounded=True)
+                            range_condition(target.col(col), rng))

@@ -2,7 +2,9 @@
 
 A unit is a group of tables (or a lone table) of one direction. Its changes are applied on
 the target in ONE transaction together with the cursor positions, so the unit reaches the
-other side whole or not at all, and a crashed run is simply run again.
+other side whole or not at all, and a crashed run is simply run again. A row the target cannot
+take (``sync/held.py``) is held with the rows that belong with it, recorded in ``sinc_erros``
+in the same transaction, and retried by the next run; the rest of the unit is applied.
 """
 from __future__ import annotations
 
@@ -13,18 +15,20 @@ from dataclasses import asdict, dataclass, field
 
 from sinc_pipeline.capture.applying import applying
 from sinc_pipeline.capture.maintenance import after_journal
-from sinc_pipeline.core.compat import limit_of, misfits
-from sinc_pipeline.core.db import connect, redact
+from sinc_pipeline.core.db import connect
 from sinc_pipeline.core.engines import engine_of
-from sinc_pipeline.core.errors import DataError, naming_failures
+from sinc_pipeline.core.errors import naming_failures
 from sinc_pipeline.core.layout import resolve_plan
 from sinc_pipeline.core.logs import run_scope
 from sinc_pipeline.fiscal.gate import gate_for_unit
 from sinc_pipeline.io.fastread import open_fast_reader
-from sinc_pipeline.io.writer import Hook, Target, apply
+from sinc_pipeline.io.isolate import apply_isolating
+from sinc_pipeline.io.writer import Hook
 from sinc_pipeline.settings import Settings, StoreConfig, TableConfig
 from sinc_pipeline.sync.changes import Window, batch_upper, compute_changes
 from sinc_pipeline.sync.gate import Gate, GateInput
+from sinc_pipeline.sync.held import Holder, floors as held_floors, key_json
+from sinc_pipeline.sync.held_store import record
 from sinc_pipeline.sync.sides import sides_for, target_for
 from sinc_pipeline.sync.state import ensure_state_table, get_cursor, set_cursor
 
@@ -43,6 +47,7 @@ class TableResult:
     deleted: int = 0
     duration_s: float = 0.0
     cursor: str | None = None
+    held: int = 0                                # rows held back (sync/held.py), recorded in sinc_erros
     extra: dict = field(default_factory=dict)   # metadata added by a gate (e.g. held documents)
     levels: set = field(default_factory=set)    # keys of ``extra`` that are levels, not counts
 
@@ -90,10 +95,10 @@ def _sync_unit(settings: Settings, store_id: str, unit: list[TableConfig], run_i
     gate = gate_for(settings, unit)
     batched = all(t.cursor for t in unit)
     results: list[TableResult] | None = None
-    window, floors, plans = Window(), {}, []
+    window, floors, plans, seen = Window(), {}, [], set()
     while True:
         part, upper = _sync_batch(settings, store, unit, gate, window if batched else None, floors, plans,
-                                  run_id, hook)
+                                  seen, run_id, hook)
         results = part if results is None else [_add(a, b) for a, b in zip(results, part)]
         if upper is None:
             return results
@@ -103,6 +108,7 @@ def _sync_unit(settings: Settings, store_id: str, unit: list[TableConfig], run_i
 def _add(a: TableResult, b: TableResult) -> TableResult:
     a.compared, a.inserted, a.updated, a.deleted = (a.compared + b.compared, a.inserted + b.inserted,
                                                     a.updated + b.updated, a.deleted + b.deleted)
+    a.held += b.held
     a.duration_s = round(a.duration_s + b.duration_s, 4)
     a.cursor = b.cursor if b.cursor is not None else a.cursor
     for k, v in b.extra.items():
@@ -113,13 +119,14 @@ def _add(a: TableResult, b: TableResult) -> TableResult:
 
 
 def _sync_batch(settings: Settings, store: StoreConfig, unit: list[TableConfig], gate: Gate | None,
-                window: Window | None, floors: dict, plans: list, run_id: str | None, hook: Hook):
+                window: Window | None, floors: dict, plans: list, seen: set, run_id: str | None, hook: Hook):
     """One transaction of the unit: (results, the window's upper bound or None when it was the last).
 
-    ``plans`` is filled by the first batch (reflection and type checks) and reused by the next."""
+    ``plans`` is filled by the first batch (reflection and type checks) and reused by the next;
+    ``floors`` (cursor positions held rows keep) and ``seen`` (rows held) last the whole run."""
     direction = unit[0].direction
     (src_url, src_role), (tgt_url, tgt_role) = roles(store, settings, direction)
-    at = _Step(tgt_role, tgt_url)
+    at = _Step(tgt_role if store.id in tgt_role else f"{tgt_role} (loja {store.id})", tgt_url)
     with at("preparação do estado"), connect(tgt_url, tgt_role) as conn:
         ensure_state_table(conn)
     results: list[TableResult] = []
@@ -138,12 +145,13 @@ def _sync_batch(settings: Settings, store: StoreConfig, unit: list[TableConfig],
         for plan, (source, target), position in zip(plans, sides, starts):
             t0 = time.perf_counter()
             changes, compared, new_pos = compute_changes(plan, source, target, position, settings.diff_chunk_rows,
-                                                         _bounded(window), settings.journal.gap_wait_seconds)
+                                                         _bounded(window), settings.cursor_future_minutes,
+                                                         journal_wait_s=settings.journal.gap_wait_seconds)
             items.append((target_for(plan, direction), changes))
             results.append(TableResult(plan.config.name, direction, store.id,
                                        _mode(plan), compared,
                                        cursor=None if new_pos is None else str(new_pos),
-                                       duration_s=time.perf_counter() - t0))
+                                       duration_s=time.perf_counter() - t0, extra=dict(changes.notes)))
             positions.append(new_pos)
         t0 = time.perf_counter()
         if gate is not None:
@@ -160,18 +168,26 @@ def _sync_batch(settings: Settings, store: StoreConfig, unit: list[TableConfig],
             if out.write is not None:
                 with at("gravação da quarentena fiscal"):
                     out.write(tgt)
+        holder = Holder(settings, plans)
+        items, held = holder.hold_misfits(items, engine_of(tgt))
+        with at("gravação", ", ".join(p.config.name for p in plans)):
+            with applying(tgt):   # the sync's own writes are not captured back (capture/applying.py)
+                counts, refused = apply_isolating(tgt, items, hook, holder.expand)
+        held += holder.held(items, refused)
+        for name, floor in held_floors(held).items():
+            if name not in floors or floor < floors[name]:
+                floors[name] = floor
+        with at("gravação dos erros de sincronização"):
+            record(tgt, tgt_url, tgt_role, store.id, direction, [p.config.name for p in plans], held, seen,
+                   window is None or window.upper is None, run_id)
         for i, (p, r) in enumerate(zip(plans, results)):   # held rows keep the cursor, later batches too
-            if p.config.capture and r.extra.get("linhas_retidas"):   # journal: re-read them from the old position
+            if p.config.capture and (r.extra.get("linhas_retidas") or any(h.table == p.config.name for h in held)):
+                # journal: held rows are read again from the old position
                 positions[i], r.cursor = starts[i], None if starts[i] is None else str(starts[i])
             floor = floors.get(p.config.name)
             if floor is not None and (positions[i] is None or floor < positions[i]):
                 positions[i] = floor
                 r.cursor = str(floor)
-        for plan, (target, changes) in zip(plans, items):
-            _refuse_misfits(plan, target, changes, engine_of(tgt), store.id, tgt_role, tgt_url)
-        with at("gravação", ", ".join(p.config.name for p in plans)):
-            with applying(tgt):   # the sync's own writes are not captured back (capture/applying.py)
-                counts = apply(tgt, items, hook)
         with at("gravação do cursor"):
             for plan, pos in zip(plans, positions):
                 if _positioned(plan):
@@ -181,6 +197,11 @@ def _sync_batch(settings: Settings, store: StoreConfig, unit: list[TableConfig],
     for r, c in zip(results, counts):
         r.inserted, r.updated, r.deleted = c["inserted"], c["updated"], c["deleted"]
         r.duration_s = round(r.duration_s + apply_s / len(results), 4)
+        r.held = sum(1 for h in held if h.table == r.table)
+        if r.held:
+            first = next(h for h in held if h.table == r.table)
+            log.warning("%s (loja %s): %d linha(s) retida(s), registradas em sinc_erros; a primeira, chave %s: %s",
+                        r.table, store.id, r.held, key_json(first.key), first.message)
     return results, None if window is None else window.upper
 
 
@@ -207,23 +228,6 @@ def _upper(plans, sides, starts, window: Window, rows: int):
               for p, (source, _), pos in zip(plans, sides, starts)]
     bounds = [b for b in bounds if b is not None]
     return min(bounds) if bounds else None
-
-
-def _refuse_misfits(plan, target: Target, changes, engine: str, store_id: str, role: str, url: str) -> None:
-    """Before anything is written: every value fits its target column (length, digits, integer
-    width), else a ``DataError`` naming the store, table, column, key and value."""
-    limits = {c: lim for c, phys in target.physical.items()
-              if (lim := limit_of(target.table.c[phys].type, engine)) is not None}
-    if not limits:
-        return
-    bad = misfits(changes.inserts, limits, target.key) + misfits(changes.updates, limits, target.key)
-    if not bad:
-        return
-    lines = "\n".join(f"  - coluna {target.physical[b['coluna']]!r} ({b['tipo']}), chave {b['chave']}: {b['valor']!r}"
-                      for b in bad[:10])
-    raise DataError(f"Valor que o destino não comporta: tabela {target.table.name!r} do banco {role} {redact(url)} "
-                    f"(loja {store_id}, tabela {plan.config.name!r}); nada foi gravado:\n{lines}\nDica: aumente a "
-                    "coluna no destino (ALTER TABLE … ALTER COLUMN / MODIFY) ou corrija o valor na origem dos dados.")
 
 
 class _Step:

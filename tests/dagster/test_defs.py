@@ -50,18 +50,53 @@ def test_seven_minute_interval_fires_every_seven_minutes():
     assert all(b - a == 7 for a, b in zip(due, due[1:])) and len(due) in (205, 206)
 
 
-def test_schedule_skips_store_with_run_in_progress(demo):
+def _run(job: str, run_id: str, status, store: str) -> DagsterRun:
+    """A run of ``job`` for ``store`` as the instance holds it (a queued run names its code origin)."""
+    from dagster._core.remote_origin import InProcessCodeLocationOrigin, RemoteJobOrigin, RemoteRepositoryOrigin
+    from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
+    origin = RemoteJobOrigin(RemoteRepositoryOrigin(InProcessCodeLocationOrigin(
+        LoadableTargetOrigin(module_name="sinc_pipeline.definitions")), "__repository__"), job)
+    return DagsterRun(job_name=job, run_id=run_id, status=status, tags={"dagster/partition": store},
+                      remote_job_origin=origin)
+
+
+def _tick(sched, instance, repo, when) -> list[str]:
+    ctx = build_schedule_context(instance=instance, scheduled_execution_time=when, repository_def=repo)
+    return sorted(r.partition_key for r in sched.evaluate_tick(ctx).run_requests or [])
+
+
+def test_schedule_skips_store_with_run_of_same_job_in_progress(demo):
     defs = build_defs(demo)
     sched = {s.name: s for s in defs.schedules}["receber_dados"]
     repo = defs.get_repository_def()
     with instance_for_test() as instance:
         when = dt.datetime(2026, 11, 28, 12, 5, tzinfo=dt.timezone.utc)
-        reqs = sched.evaluate_tick(build_schedule_context(instance=instance, scheduled_execution_time=when, repository_def=repo)).run_requests
-        assert sorted(r.partition_key for r in reqs) == ["loja_01", "loja_02"]
-        instance.add_run(DagsterRun(job_name="forcar_atualizacao", run_id="a" * 36, status=DagsterRunStatus.STARTED,
+        assert _tick(sched, instance, repo, when) == ["loja_01", "loja_02"]
+        instance.add_run(DagsterRun(job_name="receber_dados", run_id="a" * 36, status=DagsterRunStatus.STARTED,
                                     tags={"dagster/partition": "loja_01"}))
-        reqs = sched.evaluate_tick(build_schedule_context(instance=instance, scheduled_execution_time=when, repository_def=repo)).run_requests
-        assert [r.partition_key for r in reqs] == ["loja_02"]
+        assert _tick(sched, instance, repo, when) == ["loja_02"]
+
+
+@pytest.mark.parametrize("status", [DagsterRunStatus.QUEUED, DagsterRunStatus.STARTED])
+def test_send_and_receive_schedules_never_make_each_other_skip(demo, status):
+    """Both schedules tick at the same minute while the other's runs are queued or going: each
+    still requests every store (the run queue's per-store limit orders them), and each skips
+    only the stores with a run of its own job still going."""
+    defs = build_defs(demo)
+    scheds = {s.name: s for s in defs.schedules}
+    repo = defs.get_repository_def()
+    when = dt.datetime(2026, 11, 28, 12, 5, tzinfo=dt.timezone.utc)
+    with instance_for_test() as instance:
+        for i, store in enumerate(["loja_01", "loja_02"]):
+            instance.add_run(_run("enviar_dados", f"{i}" * 36, status, store))
+        assert _tick(scheds["receber_dados"], instance, repo, when) == ["loja_01", "loja_02"]
+        assert _tick(scheds["enviar_dados"], instance, repo, when) == []
+        instance.add_run(_run("receber_dados", "r" * 36, status, "loja_02"))
+        assert _tick(scheds["receber_dados"], instance, repo, when) == ["loja_01"]
+        for run in instance.get_runs():
+            instance.delete_run(run.run_id)
+        instance.add_run(_run("enviar_dados", "f" * 36, DagsterRunStatus.SUCCESS, "loja_01"))
+        assert _tick(scheds["enviar_dados"], instance, repo, when) == ["loja_01", "loja_02"]
 
 
 def test_forcar_atualizacao_runs_and_reports(demo):

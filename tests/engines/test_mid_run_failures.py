@@ -59,6 +59,7 @@ def test_connection_killed_mid_write_is_named_and_rerun_completes(make_db, tmp_p
     print('MSG:', e)
     assert "banco de origem" in e.where and db.redact(o_url) in e.where and "etapa gravação" in e.where
     assert "tabela 'documentos_fiscais'" in e.where   # the write after the kill, named alone
+    assert "loja loja_01" in e.where and "chave" in e.where   # ... with the store and the batch's keys
     assert e.cause and ("terminat" in e.cause.lower() or "closed" in e.cause.lower()
                         or "lost connection" in e.cause.lower() or "2013" in e.cause or "2006" in e.cause)
     assert "segredo" not in str(e) and e.hint

@@ -7,8 +7,9 @@ from decimal import Decimal
 
 import pytest
 
-from sinc_pipeline.core.errors import DataError, SchemaError
+from sinc_pipeline.core.errors import SchemaError
 from sinc_pipeline.settings import parse_settings
+from sinc_pipeline.sync.held_store import held_entries
 from sinc_pipeline.sync.unit import sync_unit
 from sinc_pipeline.sync.verify import verify_table
 
@@ -68,19 +69,22 @@ def test_text_into_a_number_column_is_refused_even_with_rounding(make_db, origin
 
 
 @pytest.mark.parametrize("origin_engine, store_engine", [("sqlite", "postgresql"), ("sqlite", "mariadb")])
-def test_a_value_the_store_cannot_hold_names_table_column_and_key(make_db, origin_engine, store_engine):
+def test_a_value_the_store_cannot_hold_is_held_naming_table_column_and_key(make_db, origin_engine, store_engine):
+    """Known before writing (core.compat.misfits): those rows are held (sinc_erros), the rest arrives."""
     origin, store = make_db(origin_engine), make_db(store_engine)
     execute(origin, "CREATE TABLE precos (id INTEGER NOT NULL PRIMARY KEY, valor NUMERIC(12,2), nome VARCHAR(200))")
     execute(store, "CREATE TABLE precos (id INTEGER NOT NULL PRIMARY KEY, valor NUMERIC(6,2), nome VARCHAR(10))")
     execute(origin, "INSERT INTO precos VALUES (1, 10.00, 'ok'), (7, 123456.78, 'ok'), (8, 1.00, 'um nome longo demais')")
     st = settings(origin, store)
-    with pytest.raises(DataError) as err:
-        sync_unit(st, "loja_01", st.units("receive")[0])
-    msg = str(err.value)
-    assert "'precos'" in msg and "loja_01" in msg and "nada foi gravado" in msg
-    assert "'valor'" in msg and "{'id': 7}" in msg and "123456.78" in msg
-    assert "'nome'" in msg and "{'id': 8}" in msg and "VARCHAR(10)" in msg
-    assert rows(store, "SELECT COUNT(*) FROM precos") == [(0,)]
+    r = sync_unit(st, "loja_01", st.units("receive")[0])[0]
+    assert (r.inserted, r.held) == (1, 2)
+    assert rows(store, "SELECT id FROM precos") == [(1,)]
+    got = {e["chave"]: e for e in held_entries(st, "loja_01", "receive", "precos")}
+    assert set(got) == {'{"id": 7}', '{"id": 8}'}
+    assert (got['{"id": 7}']["coluna"], got['{"id": 7}']["valor"]) == ("valor", "123456.78")
+    assert "'valor'" in got['{"id": 7}']["mensagem"] and "(6, 2)" in got['{"id": 7}']["mensagem"]
+    assert (got['{"id": 8}']["coluna"], got['{"id": 8}']["valor"]) == ("nome", "um nome longo demais")
+    assert "'nome'" in got['{"id": 8}']["mensagem"] and "VARCHAR(10)" in got['{"id": 8}']["mensagem"]
 
 
 @pytest.mark.parametrize("engine", ["sqlite", "postgresql", "mariadb"])
