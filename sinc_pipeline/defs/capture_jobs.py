@@ -8,6 +8,7 @@ from pydantic import Field
 from sinc_pipeline.capture.install import install_capture
 from sinc_pipeline.defs.metadata import md_table
 from sinc_pipeline.defs.steps import core_step
+from sinc_pipeline.defs.tags import job_tags
 from sinc_pipeline.settings import Settings
 
 
@@ -29,7 +30,7 @@ def build_capture_job(settings: Settings):
                          ["banco", "tabela", "ação"])
         return Output(None, metadata={"acoes": table, "bancos": len({r.banco for r in results})})
 
-    @job(name="instalar_captura", executor_def=in_process_executor, tags={"sinc/job": "instalar_captura"},
+    @job(name="instalar_captura", executor_def=in_process_executor, tags=job_tags(settings, "instalar_captura"),
          description="Instalar Captura: gatilhos que registram cada inclusão, alteração e exclusão das tabelas com "
                      "'capture: journal' (na origem para as recebidas, em cada loja para as enviadas). Idempotente; "
                      "com remover: true, remove-os.")
