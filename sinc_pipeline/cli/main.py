@@ -1,4 +1,4 @@
-"""Command line: ``python -m sinc_pipeline run|check|demo``."""
+"""Command line: ``python -m sinc_pipeline run|check|demo|instalar-captura``."""
 from __future__ import annotations
 
 import argparse
@@ -24,6 +24,10 @@ def _parser() -> argparse.ArgumentParser:
     chk.add_argument("path", nargs="?")
     chk.add_argument("--databases", action="store_true",
                      help="também conecta à origem e às lojas e confere os esquemas reais (nada é gravado)")
+    cap = sub.add_parser("instalar-captura", help="instala (ou remove) a captura de alterações das tabelas em modo "
+                                                  "journal (o mesmo que o job instalar_captura)")
+    cap.add_argument("--remover", action="store_true", help="remove os gatilhos em vez de instalá-los")
+    cap.add_argument("--config", help="arquivo de configuração (padrão: $SINC_CONFIG ou data/sinc.yaml)")
     demo = sub.add_parser("demo", help="gera a demonstração em data/demo e roda forcar_atualizacao")
     demo.add_argument("--folder", default="data/demo")
     demo.add_argument("--config", default="data/sinc.yaml")
@@ -46,6 +50,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_run(args)
         if args.cmd == "demo":
             return cmd_demo(args)
+        if args.cmd == "instalar-captura":
+            return cmd_install_capture(args)
     except SincError as err:
         if getattr(args, "json", False):
             print(json.dumps({"erro": err.to_dict()}, ensure_ascii=False, indent=2, default=str))
@@ -128,6 +134,15 @@ def exit_code(summaries) -> int:
     if failed:
         print(f"Verificação(ões) com severidade ERROR falharam: {', '.join(failed)}", file=sys.stderr)
         return EXIT_CHECK_FAILED
+    return EXIT_OK
+
+
+def cmd_install_capture(args) -> int:
+    from sinc_pipeline.capture.install import install_capture
+    from sinc_pipeline.settings import load_settings
+
+    for r in install_capture(load_settings(args.config), remove=args.remover):
+        print(f"{r.banco}: {r.tabela} — {r.acao}")
     return EXIT_OK
 
 

@@ -84,6 +84,9 @@ class TableConfig(TableMapping):
         300, ge=0,
         description="Re-read window below the saved cursor: seconds for date/time cursors, units for numeric ones.",
     )
+    capture: Literal["journal"] | None = Field(
+        None, description="journal: sync what triggers recorded in sinc_alteracoes (see capture/); install with "
+                          "instalar_captura. Not together with cursor.")
     allow_rounding: StrictBool = Field(
         False, description="A target column with fewer decimal places than the source: round to it instead of "
                            "refusing the table.")
@@ -101,6 +104,16 @@ class TableConfig(TableMapping):
         if self.deletes:
             return self.deletes
         return "propagate" if self.direction == "receive" else "ignore"
+
+
+class JournalConfig(_Model):
+    """Journal mode (``capture: journal``) settings shared by its tables."""
+    gap_wait_seconds: StrictInt = Field(
+        300, ge=0, description="MariaDB: how long a missing sequence number (a transaction still open, or "
+                               "rolled back) is waited for before it is skipped with a WARNING.")
+    max_age_hours: StrictInt = Field(
+        168, ge=1, description="Entries older than this are pruned even if a store has not passed them (that "
+                               "store is then compared in full once).")
 
 
 class SnapshotsConfig(_Model):
@@ -168,6 +181,7 @@ class Settings(_Model):
     stores: list[StoreConfig]
     tables: list[TableConfig]
     snapshots: SnapshotsConfig = Field(default_factory=SnapshotsConfig)
+    journal: JournalConfig = Field(default_factory=JournalConfig)
     stock: StockConfig | None = None
     fiscal: FiscalConfig | None = None
     chunk_size: StrictInt = Field(50_000, ge=100)

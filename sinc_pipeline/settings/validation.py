@@ -133,6 +133,9 @@ def semantic_problems(s: Settings) -> list[str]:
             if t.cursor in t.exclude:
                 p.append(_problem(f"{base}.cursor", t.cursor, "a coluna de cursor está em exclude",
                                   "o cursor precisa ser sincronizado; retire-o de exclude"))
+        if t.capture is not None and t.cursor is not None:
+            p.append(_problem(f"{base}.capture", t.capture, "o modo journal não se combina com cursor",
+                              "retire 'cursor' (o journal já lê só o que mudou) ou retire 'capture'"))
         if t.direction == "send" and not t.scoped:
             p.append(_problem(f"{base}.scoped", t.scoped,
                               "uma tabela enviada (send) precisa ser escopada por loja",

@@ -17,6 +17,8 @@ from sinc_pipeline.sync.state import lookback
 
 log = logging.getLogger(__name__)
 
+JOURNAL_WAIT_S = 300     # default MariaDB gap wait (settings.journal.gap_wait_seconds)
+
 
 def _where(side: Side, table: str) -> str:
     return f"{side.label} tabela {side.table.name!r} ({table})"
@@ -45,18 +47,22 @@ def _full_diff(plan: TablePlan, source: Side, target: Side, chunk_rows: int,
 
 def compute_changes(plan: TablePlan, source: Side, target: Side, position,
                     chunk_rows: int = 500_000, window: Window | None = None,
-                    future_minutes: int = 60) -> tuple[Changes, int, object]:
+                    future_minutes: int = 60,
+                    journal_wait_s: int = JOURNAL_WAIT_S) -> tuple[Changes, int, object]:
     """Changes that make target equal source, the number of rows compared and the new cursor.
 
     ``window`` (batched units, see ``sync/unit.py``) bounds a cursor read: rows above
     ``window.after`` (or, in the first batch, above the position's lookback, NULLs included)
-    up to ``window.upper``.
+    up to ``window.upper``. A journal table (``capture: journal``) reads the change table
+    instead (``_journal_changes``); its position is the journal's (``capture/positions.py``).
 
     A cursor value later than the source's current time plus ``future_minutes`` is never taken
     as the new position (``sync/cursors.py``); ``changes.notes`` counts those rows."""
     cfg = plan.config
     key = source.key
     propagate = cfg.delete_policy == "propagate"
+    if cfg.capture == "journal":
+        return _journal_changes(plan, source, target, position, chunk_rows, journal_wait_s)
     limit = None
     if cfg.cursor is not None:
         with source.naming_failures("leitura da hora do banco"):
@@ -147,3 +153,44 @@ def _keys_agree(source: Side, target: Side, changes: Changes) -> bool:
     ins = changes.inserts.column(source.key[0])
     ins_sum = pc.sum(ins).as_py() or 0
     return s_count == t_count + len(ins) and s_sum == t_sum + ins_sum
+
+
+def journal_source(plan: TablePlan, source: Side):
+    """The journal of ``plan``'s table on the side that produces its changes (``source``)."""
+    from sinc_pipeline.capture.install import recorded_key
+    from sinc_pipeline.capture.journal import JournalSource
+    from sinc_pipeline.capture.sql import scope_text
+    cfg = plan.config
+    logical, physical = recorded_key(cfg, [source.physical[c] for c in source.schema.names])
+    scope = None
+    if cfg.direction == "receive" and cfg.scoped and plan.origin_filter:
+        scope = scope_text(plan.origin_filter, sorted(plan.origin_filter))
+    schema = pa.schema([plan.schema.field(k) for k in logical])
+    return JournalSource(source.conn, source.table.name, physical, schema, scope, source.role)
+
+
+def _journal_changes(plan: TablePlan, source: Side, target: Side, position, chunk_rows: int,
+                     wait_s: int) -> tuple[Changes, int, object]:
+    """Journal mode: the keys the change table recorded since ``position`` (read first, in the
+    source's snapshot), their current rows at the source and at the target, compared: a row
+    present at the source is inserted or updated, one absent is deleted. When the journal cannot
+    tell (see ``capture/journal.py``) the table is compared in full and the position read before
+    that comparison is returned."""
+    from sinc_pipeline.capture.journal import read_journal
+    cfg = plan.config
+    src = journal_source(plan, source)
+    with source.naming_failures("leitura do journal"):
+        read = read_journal(src, source.conn.dialect.name, position, wait_s)
+    if read.keys is None:
+        log.warning("Modo journal, tabela %r (%s): comparando a tabela inteira uma vez (%s); depois segue pelo "
+                    "journal", cfg.name, source.label, read.reason)
+        changes, compared, _, _ = _full_diff(plan, source, target, chunk_rows, None)
+    else:
+        keys = read.keys.select(source.key)
+        s = source.read_keys_in(keys)
+        check_key(s, source.key, _where(source, cfg.name), nulls_allowed=True)
+        t = target.read_keys_in(keys)
+        changes, compared = diff_tables(s, t, source.key), keys.num_rows
+    if cfg.delete_policy != "propagate":
+        changes.deletes = changes.deletes.slice(0, 0)
+    return changes, compared, read.position.encode()

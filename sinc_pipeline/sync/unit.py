@@ -13,6 +13,8 @@ import logging
 import time
 from dataclasses import asdict, dataclass, field
 
+from sinc_pipeline.capture.applying import applying
+from sinc_pipeline.capture.maintenance import after_journal
 from sinc_pipeline.core.db import connect
 from sinc_pipeline.core.engines import engine_of
 from sinc_pipeline.core.errors import naming_failures
@@ -137,7 +139,7 @@ def _sync_batch(settings: Settings, store: StoreConfig, unit: list[TableConfig],
             plans += [resolve_plan(t, store, origin_conn, settings.origin.url, store_conn, store.url) for t in unit]
         sides = [sides_for(plan, direction, src, tgt, settings.chunk_size, fast) for plan in plans]
         with at("leitura do cursor"):
-            starts = [get_cursor(tgt, store.id, p.config.name, direction) if p.config.cursor else None
+            starts = [get_cursor(tgt, store.id, p.config.name, direction) if _positioned(p) else None
                       for p in plans]
         if window is not None:
             window = Window(window.after, _upper(plans, sides, starts, window, settings.batch_rows))
@@ -145,10 +147,11 @@ def _sync_batch(settings: Settings, store: StoreConfig, unit: list[TableConfig],
         for plan, (source, target), position in zip(plans, sides, starts):
             t0 = time.perf_counter()
             changes, compared, new_pos = compute_changes(plan, source, target, position, settings.diff_chunk_rows,
-                                                         _bounded(window), settings.cursor_future_minutes)
+                                                         _bounded(window), settings.cursor_future_minutes,
+                                                         journal_wait_s=settings.journal.gap_wait_seconds)
             items.append((target_for(plan, direction), changes))
             results.append(TableResult(plan.config.name, direction, store.id,
-                                       "cursor" if plan.config.cursor else "diff", compared,
+                                       _mode(plan), compared,
                                        cursor=None if new_pos is None else str(new_pos),
                                        duration_s=time.perf_counter() - t0, extra=dict(changes.notes)))
             positions.append(new_pos)
@@ -170,7 +173,8 @@ def _sync_batch(settings: Settings, store: StoreConfig, unit: list[TableConfig],
         holder = Holder(settings, plans)
         items, held = holder.hold_misfits(items, engine_of(tgt))
         with at("gravação", ", ".join(p.config.name for p in plans)):
-            counts, refused = apply_isolating(tgt, items, hook, holder.expand)
+            with applying(tgt):   # the sync's own writes are not captured back (capture/applying.py)
+                counts, refused = apply_isolating(tgt, items, hook, holder.expand)
         held += holder.held(items, refused)
         for name, floor in held_floors(held).items():
             if name not in floors or floor < floors[name]:
@@ -179,15 +183,19 @@ def _sync_batch(settings: Settings, store: StoreConfig, unit: list[TableConfig],
             record(tgt, tgt_url, tgt_role, store.id, direction, [p.config.name for p in plans], held, seen,
                    window is None or window.upper is None, run_id)
         for i, (p, r) in enumerate(zip(plans, results)):   # held rows keep the cursor, later batches too
+            if p.config.capture and (r.extra.get("linhas_retidas") or any(h.table == p.config.name for h in held)):
+                # journal: held rows are read again from the old position
+                positions[i], r.cursor = starts[i], None if starts[i] is None else str(starts[i])
             floor = floors.get(p.config.name)
             if floor is not None and (positions[i] is None or floor < positions[i]):
                 positions[i] = floor
                 r.cursor = str(floor)
         with at("gravação do cursor"):
             for plan, pos in zip(plans, positions):
-                if plan.config.cursor:
+                if _positioned(plan):
                     set_cursor(tgt, store.id, plan.config.name, direction, pos, run_id)
         apply_s = time.perf_counter() - t0
+    after_journal(settings, store, direction, plans, positions)   # producer's copy of the positions, pruning
     for r, c in zip(results, counts):
         r.inserted, r.updated, r.deleted = c["inserted"], c["updated"], c["deleted"]
         r.duration_s = round(r.duration_s + apply_s / len(results), 4)
@@ -197,6 +205,14 @@ def _sync_batch(settings: Settings, store: StoreConfig, unit: list[TableConfig],
             log.warning("%s (loja %s): %d linha(s) retida(s), registradas em sinc_erros; a primeira, chave %s: %s",
                         r.table, store.id, r.held, key_json(first.key), first.message)
     return results, None if window is None else window.upper
+
+
+def _positioned(plan) -> bool:
+    return bool(plan.config.cursor or plan.config.capture)
+
+
+def _mode(plan) -> str:
+    return plan.config.capture or ("cursor" if plan.config.cursor else "diff")
 
 
 def _bounded(window: Window | None) -> Window | None:

@@ -100,3 +100,17 @@ def test_refused_before_running_is_json_with_parts(config_file):
     assert r.returncode == 1                                  # the configuration names no such store
     err = json.loads(r.stdout)["erro"]
     assert err["tipo"] == "ConfigError" and any("loja_99" in p for p in err["problemas"])
+
+
+def test_instalar_captura_command(make_db, tmp_path):
+    from ..engines.journal_helpers import journal_demo
+    from ..helpers import rows
+    st = journal_demo(make_db, "sqlite", "sqlite", tmp_path, install=False)
+    path = tmp_path / "journal.yaml"
+    path.write_text(yaml.safe_dump(st.model_dump(mode="json"), allow_unicode=True), encoding="utf-8")
+    count = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'sinc_cap_%'"
+    r = cli("instalar-captura", "--config", str(path))
+    assert r.returncode == 0, r.stderr
+    assert "gatilhos instalados" in r.stdout and rows(st.origin.url, count)[0][0] == 6
+    r = cli("instalar-captura", "--remover", "--config", str(path))
+    assert r.returncode == 0 and "gatilhos removidos" in r.stdout and rows(st.origin.url, count)[0][0] == 0
