@@ -16,7 +16,7 @@ from sinc_pipeline.cli.run import run_job
 from sinc_pipeline.core.db import dispose_all
 from sinc_pipeline.settings import parse_settings
 
-from ..conftest import PG_ADMIN
+from ..conftest import PG_ADMIN, _unavailable
 from ..helpers import small_demo
 
 PASSWORD = "Xq7@seg:re/do"
@@ -59,7 +59,7 @@ def pg_role():
         with admin.connect() as c:
             c.exec_driver_sql(f"CREATE ROLE {role} LOGIN SUPERUSER PASSWORD '{PASSWORD}'")
     except sa.exc.OperationalError as err:
-        pytest.skip(f"PostgreSQL indisponível: {err}")
+        _unavailable("postgresql", err)          # with CI=true a failure, never a skip
     yield role
     dispose_all()
     with admin.connect() as c:
