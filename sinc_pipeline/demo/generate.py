@@ -218,19 +218,19 @@ tables:                  # in dependency order (parents first)
     key: [loja_id, id]
     scoped: true
     group: venda
-    cursor: atualizado_em
+    capture: journal     # the store's triggers record each change (instalar_captura)
   - name: venda_itens
     direction: send
     key: [loja_id, venda_id, item]
     scoped: true
     group: venda
-    cursor: atualizado_em
+    capture: journal     # the store's triggers record each change (instalar_captura)
   - name: documentos_fiscais
     direction: send
     key: [loja_id, id]
     scoped: true
     group: venda
-    cursor: atualizado_em
+    capture: journal     # the store's triggers record each change (instalar_captura)
 snapshots:
   root: data/snapshots
   keep_full: 7

@@ -182,8 +182,10 @@ def _journal_changes(plan: TablePlan, source: Side, target: Side, position, chun
     with source.naming_failures("leitura do journal"):
         read = read_journal(src, source.conn.dialect.name, position, wait_s)
     if read.keys is None:
-        log.warning("Modo journal, tabela %r (%s): comparando a tabela inteira uma vez (%s); depois segue pelo "
-                    "journal", cfg.name, source.label, read.reason)
+        # a first sync is expected (INFO); a store fallen behind the pruned horizon or restored is news (WARNING)
+        level = logging.INFO if position is None else logging.WARNING
+        log.log(level, "Modo journal, tabela %r (%s): comparando a tabela inteira uma vez (%s); depois segue pelo "
+                "journal", cfg.name, source.label, read.reason)
         changes, compared, _, _ = _full_diff(plan, source, target, chunk_rows, None)
     else:
         keys = read.keys.select(source.key)
