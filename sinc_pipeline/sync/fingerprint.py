@@ -1,0 +1,134 @@
+"""Whole-table signals computed in the database: per key range, a row count and a sum of per-row
+fingerprints, one ``GROUP BY`` per side (``bucket_sums_sql``).
+
+The per-row fingerprint is integer arithmetic modulo the prime P = 2**31 − 1, written with the
+operators PostgreSQL, MariaDB and SQLite evaluate alike (``%`` takes the dividend's sign on all
+three; every product stays below 2**63), so equal rows give equal values whatever the engine:
+
+- each value becomes an integer: integers and booleans as themselves, NUMERIC(p ≤ 18, s) as
+  ``ROUND(v·10^s)`` (exact on PostgreSQL/MariaDB; SQLite's double holds 15 significant digits),
+  text as its length in characters; other types (timestamps, floats, blobs, wider decimals)
+  count only as NULL or not NULL;
+- a NULL is a constant of its own per column;
+- column i contributes ``(u_i mod P) · ((k·A_i + B_i) mod P) mod P``, where k folds the key
+  columns (integers), so a value moved to another row or another column changes the sum;
+- the row's fingerprint is the sum of the contributions plus k.
+
+It sees a changed price, quantity, flag, key, NULL or text length; it does not see a text
+edited to the same length or a changed timestamp (the rows the run wrote are compared in full
+anyway, and ``conferir_lojas`` compares every value). A bucket whose count or sum differs is
+then read on both sides and compared in Arrow (``sync/verify.py``), so a value an engine renders
+differently (a SQLite double rounding the other way) costs a read, never a false alarm.
+
+Tables without an integer key leading an index cannot be split into ranges: their check
+compares the sides in Arrow instead (``verify.py``).
+"""
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import pyarrow as pa
+import sqlalchemy as sa
+
+from sinc_pipeline.sync.sides import Side
+
+P = 2_147_483_647
+BUCKET_ROWS = 20_000
+
+
+def _const(i: int, salt: int) -> int:
+    x = (i * 0x9E3779B1 + salt * 0x85EBCA77 + 0x27D4EB2F) & 0xFFFFFFFFFFFF
+    return x % (P - 2) + 1
+
+
+def _lit(value: int):
+    return sa.literal_column(str(int(value)), sa.BigInteger)
+
+
+def _mod(expr):
+    """``expr`` mod P in [0, P) on every engine (``%`` keeps the dividend's sign)."""
+    return ((expr % _lit(P)) + _lit(P)) % _lit(P)
+
+
+def _integer(side: Side, name: str):
+    """The column as an integer expression, or None when only its NULL-ness counts."""
+    t, col = side.schema.field(name).type, side.col(name)
+    dialect = side.conn.dialect.name
+    if pa.types.is_integer(t):
+        return sa.cast(col, sa.BigInteger)
+    if pa.types.is_boolean(t):
+        return sa.cast(sa.cast(col, sa.Integer), sa.BigInteger)
+    if pa.types.is_decimal(t) and t.precision <= 18:
+        scaled = col if t.scale == 0 else col * _lit(10 ** t.scale)
+        return sa.cast(sa.func.round(scaled), sa.BigInteger)
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        return sa.cast(sa.func.length(col) if dialect == "sqlite" else sa.func.char_length(col), sa.BigInteger)
+    return None
+
+
+def fingerprintable(side: Side) -> bool:
+    """Whether the key folds into integers (every key column an integer)."""
+    return all(pa.types.is_integer(side.schema.field(k).type) for k in side.key)
+
+
+def row_fingerprint(side: Side):
+    """The per-row fingerprint expression over this side's columns (see the module's text)."""
+    k = sa.cast(_lit(0), sa.BigInteger)
+    for name in side.key:
+        k = _mod(k * _lit(_const(0, 7)) + _mod(sa.cast(side.col(name), sa.BigInteger)))
+    total = k
+    for i, name in enumerate(side.schema.names):
+        value = _integer(side, name)
+        u = _lit(1) if value is None else _mod(value)
+        u = sa.case((side.col(name).is_(None), _lit(_const(i, 3))), else_=u)
+        total = total + (u * _mod(k * _lit(_const(i, 11)) + _lit(_const(i, 13)))) % _lit(P)
+    return total
+
+
+@dataclass(frozen=True)
+class Buckets:
+    """Ranges ``[lo + b·step, lo + (b+1)·step)`` of the range column, numbered b = 0, 1, …"""
+    column: str
+    lo: int
+    step: int
+
+    def range(self, b: int) -> tuple[int | None, int | None]:
+        return self.lo + b * self.step, self.lo + (b + 1) * self.step
+
+
+def plan_buckets(column: str, stats: list[tuple[int, int | None, int | None]], rows: int = BUCKET_ROWS) -> Buckets:
+    """Buckets of about ``rows`` rows over every side's (count, min, max)."""
+    lows = [s[1] for s in stats if s[1] is not None]
+    highs = [s[2] for s in stats if s[2] is not None]
+    if not lows:
+        return Buckets(column, 0, 1)
+    lo, hi = min(lows), max(highs)
+    count = max(s[0] for s in stats)
+    n = max(1, -(-count // rows))
+    return Buckets(column, lo, max(1, -(-(hi - lo + 1) // n)))
+
+
+def bucket_sums_sql(side: Side, buckets: Buckets) -> sa.Select:
+    """SELECT bucket, COUNT(*), SUM(fingerprint) of this side's rows (its filter), per bucket."""
+    col = sa.cast(side.col(buckets.column), sa.BigInteger)
+    bucket = ((col - _lit(buckets.lo)) // _lit(buckets.step)).label("b")
+    stmt = sa.select(bucket, sa.func.count().label("n"), sa.func.sum(row_fingerprint(side)).label("h")) \
+        .select_from(side.table)
+    for c, v in side.filters.items():
+        stmt = stmt.where(side.col(c) == v)
+    return stmt.group_by(bucket)
+
+
+def bucket_sums(side: Side, buckets: Buckets) -> dict:
+    """{bucket (None for NULL keys): (rows, fingerprint sum)} of one side."""
+    with side.naming_failures("conferência (agregados no banco)"):
+        rows = side.conn.execute(bucket_sums_sql(side, buckets)).all()
+    return {None if b is None else int(b): (int(n), int(h or 0)) for b, n, h in rows}
+
+
+def both_bucket_sums(source: Side, target: Side, buckets: Buckets) -> tuple[dict, dict]:
+    """Both sides' bucket sums at once (the databases work in parallel)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        future = pool.submit(bucket_sums, target, buckets)
+        return bucket_sums(source, buckets), future.result()
