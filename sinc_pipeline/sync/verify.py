@@ -59,6 +59,7 @@ class Agreement:
     future_rows: int = 0                             # source rows whose cursor is in the future
     mode: str = FULL                                 # how it was checked (FULL, WRITTEN)
     marked: bool = False                             # a full comparison is due at the next sync
+    divergence: Divergence | None = field(default=None, repr=False, compare=False)   # the rows that differ
 
 
 def verify_table(settings: Settings, store_id: str, table: TableConfig, written: Written | pa.Table | None = None,
@@ -97,7 +98,7 @@ def verify_table(settings: Settings, store_id: str, table: TableConfig, written:
     if ranges is not None:
         detail["faixas_conferidas_no_banco"], detail["faixas_relidas"] = ranges
     agreement = Agreement(table.name, passed, counts[0], counts[1], sums[0], sums[1], detail, held,
-                          bool(held) and not passed and not unexplained, future, mode)
+                          bool(held) and not passed and not unexplained, future, mode, divergence=div)
     if mark and not passed and not agreement.only_held:
         with connect(tgt_url, tgt_role, write=True) as conn:
             ensure_state_table(conn)
