@@ -52,6 +52,17 @@ def _fixed(arr: pa.Array, dtype, width: int = 1) -> np.ndarray:
     return data[arr.offset * width:]
 
 
+_W = np.zeros(0, np.uint64)
+
+
+def _weights(n: int) -> np.ndarray:
+    """Per byte position, an odd 64-bit weight (odd: a one-byte change never cancels); cached."""
+    global _W
+    if len(_W) < n:
+        _W = _mix(np.arange(max(n, 2 * len(_W), 256), dtype=np.uint64)) | _U(1)
+    return _W
+
+
 def _bytes_hash(arr: pa.Array) -> np.ndarray:
     """Per string (or binary value): a position-weighted sum of its bytes, mixed with its length."""
     arr = pc.fill_null(arr, "" if pa.types.is_large_string(arr.type) else b"")
@@ -63,7 +74,7 @@ def _bytes_hash(arr: pa.Array) -> np.ndarray:
     if data.size:
         starts = np.repeat(offsets[:-1] - start, np.diff(offsets))
         rel = np.arange(data.size, dtype=np.int64) - starts
-        weights = _mix(rel.astype(np.uint64)) | _U(1)      # odd: a one-byte change never cancels
+        weights = _weights(int(lengths.max()))[rel]
         with np.errstate(over="ignore"):
             contrib = (data.astype(np.uint64) + _U(1)) * weights
         cum = np.concatenate([np.zeros(1, np.uint64), np.cumsum(contrib, dtype=np.uint64)])

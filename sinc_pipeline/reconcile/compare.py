@@ -89,12 +89,15 @@ def key_texts(keys: pa.Table) -> pa.Array:
     return out.combine_chunks() if isinstance(out, pa.ChunkedArray) else out
 
 
-def compare(source: pa.Table, target: pa.Table, key: list[str], *, propagate: bool = True) -> Divergence:
+def compare(source: pa.Table, target: pa.Table, key: list[str], *, propagate: bool = True,
+            hashes: tuple | None = None) -> Divergence:
     """One piece of both sides (same schema) compared by key; ``propagate`` False: rows only at
-    the target are not a divergence (``deletes: ignore``)."""
-    s = source.select(key).append_column(_H, pa.array(row_hashes(source), pa.uint64())) \
+    the target are not a divergence (``deletes: ignore``). ``hashes``: both sides' row hashes,
+    when the caller has them already."""
+    hs, ht = hashes or (row_hashes(source), row_hashes(target))
+    s = source.select(key).append_column(_H, pa.array(hs, pa.uint64())) \
         .append_column(_SI, pa.array(range(source.num_rows), pa.int64()))
-    t = target.select(key).append_column(_H + "t", pa.array(row_hashes(target), pa.uint64())) \
+    t = target.select(key).append_column(_H + "t", pa.array(ht, pa.uint64())) \
         .append_column(_TI, pa.array(range(target.num_rows), pa.int64()))
     j = s.join(t, keys=key, join_type="full outer")
     si, ti = j[_SI], j[_TI]

@@ -1,7 +1,7 @@
 """Whole-table signals computed in the database: per key range, a row count and a sum of per-row
 fingerprints, one ``GROUP BY`` per side (``bucket_sums_sql``).
 
-The per-row fingerprint is integer arithmetic modulo the prime P = 2**31 − 1, written with the
+The per-row fingerprint is integer arithmetic modulo the prime P = 10**9 + 7, written with the
 operators PostgreSQL, MariaDB and SQLite evaluate alike (``%`` takes the dividend's sign on all
 three; every product stays below 2**63), so equal rows give equal values whatever the engine:
 
@@ -10,9 +10,10 @@ three; every product stays below 2**63), so equal rows give equal values whateve
   text as its length in characters; other types (timestamps, floats, blobs, wider decimals)
   count only as NULL or not NULL;
 - a NULL is a constant of its own per column;
-- column i contributes ``(u_i mod P) · ((k·A_i + B_i) mod P) mod P``, where k folds the key
-  columns (integers), so a value moved to another row or another column changes the sum;
-- the row's fingerprint is the sum of the contributions plus k.
+- the row's value is ``r = Σ (u_i' · C_i mod P)`` (u_i' = u_i mod P + P; one constant C_i per
+  column, so a value moved to another column changes it), and its fingerprint is
+  ``k + (r mod P) · ((k·A + B) mod P) mod P``, k folding the key columns (integers), so a value
+  moved to another row changes the sum too.
 
 It sees a changed price, quantity, flag, key, NULL or text length; it does not see a text
 edited to the same length or a changed timestamp (the rows the run wrote are compared in full
@@ -33,7 +34,7 @@ import sqlalchemy as sa
 
 from sinc_pipeline.sync.sides import Side
 
-P = 2_147_483_647
+P = 1_000_000_007   # prime < 2**30: every product below stays < 2**62
 BUCKET_ROWS = 20_000
 
 
@@ -47,8 +48,9 @@ def _lit(value: int):
 
 
 def _mod(expr):
-    """``expr`` mod P in [0, P) on every engine (``%`` keeps the dividend's sign)."""
-    return ((expr % _lit(P)) + _lit(P)) % _lit(P)
+    """``expr`` mod P as a value in [1, 2P) on every engine (``%`` keeps the dividend's sign, so
+    ``v % P`` is in (−P, P))."""
+    return (expr % _lit(P)) + _lit(P)
 
 
 def _integer(side: Side, name: str):
@@ -56,7 +58,7 @@ def _integer(side: Side, name: str):
     t, col = side.schema.field(name).type, side.col(name)
     dialect = side.conn.dialect.name
     if pa.types.is_integer(t):
-        return sa.cast(col, sa.BigInteger)
+        return _big(side, col)
     if pa.types.is_boolean(t):
         return sa.cast(sa.cast(col, sa.Integer), sa.BigInteger)
     if pa.types.is_decimal(t) and t.precision <= 18:
@@ -72,18 +74,26 @@ def fingerprintable(side: Side) -> bool:
     return all(pa.types.is_integer(side.schema.field(k).type) for k in side.key)
 
 
+def _big(side: Side, expr):
+    """``expr`` as a 64-bit integer (SQLite's integers already are)."""
+    return expr if side.conn.dialect.name == "sqlite" else sa.cast(expr, sa.BigInteger)
+
+
 def row_fingerprint(side: Side):
     """The per-row fingerprint expression over this side's columns (see the module's text)."""
-    k = sa.cast(_lit(0), sa.BigInteger)
+    k = None
     for name in side.key:
-        k = _mod(k * _lit(_const(0, 7)) + _mod(sa.cast(side.col(name), sa.BigInteger)))
-    total = k
+        v = _mod(_big(side, side.col(name)))
+        k = v if k is None else (k * _lit(_const(0, 7)) + v) % _lit(P)
+    row = None
     for i, name in enumerate(side.schema.names):
         value = _integer(side, name)
         u = _lit(1) if value is None else _mod(value)
-        u = sa.case((side.col(name).is_(None), _lit(_const(i, 3))), else_=u)
-        total = total + (u * _mod(k * _lit(_const(i, 11)) + _lit(_const(i, 13)))) % _lit(P)
-    return total
+        if side.col(name).nullable or value is None:
+            u = sa.case((side.col(name).is_(None), _lit(_const(i, 3))), else_=u)
+        term = (u * _lit(_const(i, 11))) % _lit(P)
+        row = term if row is None else row + term
+    return k + ((row % _lit(P)) * ((k * _lit(_const(0, 13)) + _lit(_const(0, 17))) % _lit(P))) % _lit(P)
 
 
 @dataclass(frozen=True)

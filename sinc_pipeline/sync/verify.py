@@ -23,13 +23,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import sqlalchemy as sa
 
 from sinc_pipeline.core.db import connect
 from sinc_pipeline.core.layout import resolve_plan
-from sinc_pipeline.io.checksum import RunningChecksum
+from sinc_pipeline.io.checksum import row_hashes
 from sinc_pipeline.io.ranges import column_stats, range_condition
 from sinc_pipeline.reconcile.compare import DIFFERENT, EXTRA, MISSING, Divergence, compare
 from sinc_pipeline.settings import Settings, TableConfig
@@ -111,12 +112,14 @@ def _full(source: Side, target: Side, chunk_rows: int, propagate: bool):
     """(divergence, rows, checksums): every value, one key range at a time (both sides read at
     once), by row hash."""
     div = Divergence(list(source.key))
-    src_sum, tgt_sum = RunningChecksum(), RunningChecksum()
+    rows, sums = [0, 0], [0, 0]
     for s, t in ranged_reads(source, target, chunk_rows):
-        div.add(compare(s, t, source.key, propagate=propagate))
-        src_sum.add(s)
-        tgt_sum.add(t)
-    return div, (src_sum.rows, tgt_sum.rows), (src_sum.value, tgt_sum.value)
+        hs, ht = row_hashes(s), row_hashes(t)   # once: the comparison and the checksums
+        div.add(compare(s, t, source.key, propagate=propagate, hashes=(hs, ht)))
+        for i, h in enumerate((hs, ht)):
+            rows[i] += len(h)
+            sums[i] = (sums[i] + int(h.sum(dtype=np.uint64))) & ((1 << 64) - 1)
+    return div, tuple(rows), tuple(f"{v:016x}" for v in sums)
 
 
 def _cheap(source: Side, target: Side, written: pa.Table | None, chunk_rows: int, propagate: bool):
