@@ -54,19 +54,20 @@ def _mod(expr):
 
 
 def _integer(side: Side, name: str):
-    """The column as an integer expression, or None when only its NULL-ness counts."""
+    """(the column as an integer expression, or None when only its NULL-ness counts; whether it
+    is already small and non-negative: no ``%`` needed)."""
     t, col = side.schema.field(name).type, side.col(name)
     dialect = side.conn.dialect.name
     if pa.types.is_integer(t):
-        return _big(side, col)
+        return _big(side, col), False
     if pa.types.is_boolean(t):
-        return sa.cast(sa.cast(col, sa.Integer), sa.BigInteger)
+        return _big(side, sa.cast(col, sa.Integer)), True
     if pa.types.is_decimal(t) and t.precision <= 18:
         scaled = col if t.scale == 0 else col * _lit(10 ** t.scale)
-        return sa.cast(sa.func.round(scaled), sa.BigInteger)
+        return sa.cast(sa.func.round(scaled), sa.BigInteger), False
     if pa.types.is_string(t) or pa.types.is_large_string(t):
-        return sa.cast(sa.func.length(col) if dialect == "sqlite" else sa.func.char_length(col), sa.BigInteger)
-    return None
+        return _big(side, sa.func.length(col) if dialect == "sqlite" else sa.func.char_length(col)), True
+    return None, True
 
 
 def fingerprintable(side: Side) -> bool:
@@ -80,20 +81,27 @@ def _big(side: Side, expr):
 
 
 def row_fingerprint(side: Side):
-    """The per-row fingerprint expression over this side's columns (see the module's text)."""
+    """The per-row fingerprint expression over this side's columns (see the module's text).
+
+    Bounds: k in [1, 2P) < 2**31; a value term |u'·C_i| < 2**31 · 2**27 = 2**58, at most 16 of
+    them summed before a ``%`` (< 2**62); the final product < 2**31 · 2**30."""
     k = None
     for name in side.key:
         v = _mod(_big(side, side.col(name)))
-        k = v if k is None else (k * _lit(_const(0, 7)) + v) % _lit(P)
-    row = None
+        k = v if k is None else (k * _lit(_const(0, 7)) + v) % _lit(P) + _lit(1)
+    row, terms = None, 0
     for i, name in enumerate(side.schema.names):
-        value = _integer(side, name)
-        u = _lit(1) if value is None else _mod(value)
+        value, small = _integer(side, name)
+        u = _lit(1) if value is None else (value if small else value % _lit(P))
         if side.col(name).nullable or value is None:
-            u = sa.case((side.col(name).is_(None), _lit(_const(i, 3))), else_=u)
-        term = (u * _lit(_const(i, 11))) % _lit(P)
+            u = sa.case((side.col(name).is_(None), _lit(_const(i, 3) % (1 << 27))), else_=u)
+        term = u * _lit(_const(i, 11) % (1 << 27) + 1)
         row = term if row is None else row + term
-    return k + ((row % _lit(P)) * ((k * _lit(_const(0, 13)) + _lit(_const(0, 17))) % _lit(P))) % _lit(P)
+        terms += 1
+        if terms == 16:
+            row, terms = row % _lit(P), 1
+    r = _mod(row)
+    return k + (r * ((k * _lit(_const(0, 13)) + _lit(_const(0, 17))) % _lit(P))) % _lit(P)
 
 
 @dataclass(frozen=True)
@@ -121,7 +129,7 @@ def plan_buckets(column: str, stats: list[tuple[int, int | None, int | None]], r
 
 def bucket_sums_sql(side: Side, buckets: Buckets) -> sa.Select:
     """SELECT bucket, COUNT(*), SUM(fingerprint) of this side's rows (its filter), per bucket."""
-    col = sa.cast(side.col(buckets.column), sa.BigInteger)
+    col = _big(side, side.col(buckets.column))
     bucket = ((col - _lit(buckets.lo)) // _lit(buckets.step)).label("b")
     stmt = sa.select(bucket, sa.func.count().label("n"), sa.func.sum(row_fingerprint(side)).label("h")) \
         .select_from(side.table)
