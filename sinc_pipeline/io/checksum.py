@@ -87,6 +87,22 @@ def _bytes_hash(arr: pa.Array) -> np.ndarray:
         return _mix(sums ^ (lengths * _U(0xD6E8FEB86659FD93)))
 
 
+def _strings_hash(arr: pa.Array) -> np.ndarray:
+    """Per text/binary value; a column with repeated values (units, codes) hashes each distinct
+    value once (Arrow's dictionary encoding) and gathers. In slices: the per-byte arrays stay
+    small (cache, and memory)."""
+    n = len(arr)
+    if not n:
+        return np.zeros(0, np.uint64)
+    enc = pc.dictionary_encode(arr.slice(0, min(n, 4096)))
+    if len(enc.dictionary) * 4 < min(n, 4096):   # repetitive: encode the whole column
+        enc = pc.dictionary_encode(arr)
+        dh = _strings_hash(enc.dictionary)
+        idx = pc.fill_null(enc.indices, 0).cast(pa.int64()).to_numpy()
+        return dh[idx] if len(dh) else np.zeros(n, np.uint64)
+    return np.concatenate([_bytes_hash(arr.slice(i, _SLICE)) for i in range(0, n, _SLICE)])
+
+
 def _canonical(arr: pa.Array) -> tuple[str, pa.Array]:
     """(kind, array) in the canonical form the hash reads: int64, decimal, float, bytes."""
     t = arr.type
@@ -132,9 +148,8 @@ def column_hashes(arr: pa.Array | pa.ChunkedArray, position: int) -> np.ndarray:
         vals[vals == 0.0] = 0.0
         vals[np.isnan(vals)] = np.nan
         h = _mix(vals.view(np.uint64))
-    else:   # in slices: the per-byte arrays stay small (cache, and memory)
-        h = np.concatenate([_bytes_hash(arr.slice(i, _SLICE)) for i in range(0, n, _SLICE)]) if n else \
-            np.zeros(0, np.uint64)
+    else:
+        h = _strings_hash(arr)
     if arr.null_count:
         nulls = np.asarray(arr.is_null().to_numpy(zero_copy_only=False), dtype=bool)
         h = np.where(nulls, _NULL_SEED, h)

@@ -135,3 +135,12 @@ def test_unknown_version_is_refused(tmp_path):
     path.write_text(json.dumps(raw), "utf-8")
     with pytest.raises(SnapshotError, match="checksum_version"):
         chain_for(storage, "loja01", "latest")
+
+
+def test_repetitive_text_hashes_as_each_value_alone():
+    """A column of few distinct values goes through Arrow's dictionary encoding: same hashes."""
+    values = (["UN", "KG", None, "CX"] * 3000)[:10_001]
+    col = pa.array(values, pa.string())
+    whole = column_hashes(col, 3)
+    alone = [column_hashes(col.slice(i, 1), 3)[0] for i in (0, 1, 2, 3, 10_000)]
+    assert [whole[i] for i in (0, 1, 2, 3, 10_000)] == alone
