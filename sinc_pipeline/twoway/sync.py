@@ -19,7 +19,6 @@ import time
 from dataclasses import dataclass, field
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import sqlalchemy as sa
 
 from sinc_pipeline.capture.applying import applying
@@ -27,7 +26,6 @@ from sinc_pipeline.core.db import connect
 from sinc_pipeline.core.layout import resolve_plan
 from sinc_pipeline.io.writer import apply
 from sinc_pipeline.settings import Settings, TableConfig
-from sinc_pipeline.sync.diff import Changes
 from sinc_pipeline.sync.sides import sides_for, target_for
 from sinc_pipeline.sync.unit import TableResult
 from sinc_pipeline.twoway.merge import Merge, Rule, key_text, merge
@@ -96,6 +94,7 @@ def sync_twoway(settings: Settings, store_id: str, cfg: TableConfig, *, run_id: 
     result.duration_s = 0.0
     if simulate:
         result.duration_s = round(time.perf_counter() - t0, 4)
+        result.preview = p
         return result
     conflicts = m.conflicts + p.natural
     with connect(settings.origin.url, "de origem", write=True) as oc:
@@ -111,14 +110,10 @@ def sync_twoway(settings: Settings, store_id: str, cfg: TableConfig, *, run_id: 
     with connect(settings.origin.url, "de origem", write=True) as oc:
         if not m.to_origin.empty:
             with applying(oc):
-                apply(oc, [(target_for(p.plan, "send"), _with_constants(m.to_origin, p.plan))])
+                apply(oc, [(target_for(p.plan, "send"), m.to_origin)])   # adds the store's filter values
         write_base(oc, store.id, cfg.name, m.base, m.base_drop)
     result.duration_s = round(time.perf_counter() - t0, 4)
     return result
-
-
-def _with_constants(ch: Changes, plan) -> Changes:
-    return ch   # target_for(plan, "send") adds the store's filter constants to every insert
 
 
 def counts(m: Merge) -> dict[str, int]:
@@ -137,22 +132,3 @@ def preview_result(p: TwoWayPlan, cfg: TableConfig) -> TableResult:
                        updated=c["loja_atualizar"] + c["origem_atualizar"],
                        deleted=c["loja_excluir"] + c["origem_excluir"], extra=extra,
                        levels={"conflitos_pendentes"})
-
-
-def sample(p: TwoWayPlan, rows: int = 20) -> pa.Table:
-    """The rows the sync would write, each with its side and operation (for the preview)."""
-    parts = []
-    for side, ch in (("loja", p.merge.to_store), ("origem", p.merge.to_origin)):
-        for op, t in (("inserir", ch.inserts), ("atualizar", ch.updates), ("excluir", ch.deletes)):
-            if t.num_rows:
-                keys = key_text(t, list(p.plan.mapping.store_key))
-                parts.append(pa.table({"lado": pa.array([side] * t.num_rows), "operacao": pa.array([op] * t.num_rows),
-                                       "chave": keys}))
-    if not parts:
-        return pa.table({"lado": pa.array([], pa.string()), "operacao": pa.array([], pa.string()),
-                         "chave": pa.array([], pa.string())})
-    out = pa.concat_tables(parts)
-    return out if rows is None else out.slice(0, rows)
-
-
-__all__ = ["sync_twoway", "plan_twoway", "TwoWayPlan", "sample", "counts", "pc"]
