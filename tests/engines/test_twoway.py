@@ -173,3 +173,39 @@ def test_crash_between_steps_converges_without_duplicates(make_db, step):
     assert [r[0] for r in table_rows(s_url)] == [1, 2, 3, 4] and table_rows(s_url)[0][1] == "S"
     assert len(_conflicts(o_url)) == 1
     assert sync_twoway(st, "loja_01", st.tables[0]).changed == 0
+
+
+@pytest.mark.parametrize("keep", ["origem", "loja", "valor"])
+def test_manual_conflict_waits_then_resolver_conflitos_settles_it(make_db, keep):
+    from sinc_pipeline.twoway.resolve import resolve_conflicts
+    o_url, s_url = make_db("sqlite"), make_db("sqlite")
+    create(o_url, store=False)
+    create(s_url, store=True)
+    st = settings(o_url, {"loja_01": s_url}, "manual")
+    st = st.model_copy(update={"stores": st.stores[:1]})
+    with get_engine(o_url).begin() as c:
+        c.exec_driver_sql("INSERT INTO clientes VALUES (1, 1, 'a', '1', 1, '1', 0), (1, 2, 'b', '1', 1, '2', 0)")
+    sync_twoway(st, "loja_01", st.tables[0])
+    with get_engine(o_url).begin() as c:
+        c.exec_driver_sql("UPDATE clientes SET nome = 'O' WHERE id = 1")
+    with get_engine(s_url).begin() as c:
+        c.exec_driver_sql("UPDATE clientes SET nome = 'S' WHERE id = 1")
+        c.exec_driver_sql("UPDATE clientes SET nome = 'outra' WHERE id = 2")
+    r = sync_twoway(st, "loja_01", st.tables[0])
+    assert r.extra["conflitos_pendentes"] == 1
+    assert table_rows(o_url, 1)[1][1] == "outra" and table_rows(o_url, 1)[0][1] == "O"   # not blocked
+    assert table_rows(s_url)[0][1] == "S"
+    assert sync_twoway(st, "loja_01", st.tables[0]).changed == 0          # waits, nothing re-sent
+    (cid,), = [(c[0],) for c in get_engine(o_url).connect().exec_driver_sql(
+        "SELECT id FROM conflitos_sincronizacao WHERE status = 'pendente'")]
+    if keep == "valor":
+        resolve_conflicts(st, [cid], value={"nome": "M"})
+    else:
+        resolve_conflicts(st, [cid], keep=keep)
+    want = {"origem": "O", "loja": "S", "valor": "M"}[keep]
+    assert table_rows(o_url, 1) == table_rows(s_url) and table_rows(s_url)[0][1] == want
+    assert sync_twoway(st, "loja_01", st.tables[0]).changed == 0
+    with get_engine(s_url).begin() as c:
+        c.exec_driver_sql("UPDATE clientes SET nome = 'depois' WHERE id = 1")
+    sync_twoway(st, "loja_01", st.tables[0])
+    assert table_rows(o_url, 1)[0][1] == "depois"
