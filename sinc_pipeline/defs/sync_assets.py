@@ -21,7 +21,7 @@ from sinc_pipeline.defs.steps import core_step
 from sinc_pipeline.defs.metadata import (KIND_TAG, SYNC_KIND, TABLE_TAG, agreement_metadata, held_metadata,
                                          report_metadata, result_metadata)
 from sinc_pipeline.defs.partitions import stores_partitions
-from sinc_pipeline.defs.preview import SimularConfig, preview_metadata
+from sinc_pipeline.defs.preview import SimularConfig, preview_check, preview_metadata
 
 VERB = {"receive": "receber", "send": "enviar", "both": "sincronizar"}   # both: defs/twoway_assets.py
 GROUP = {"receive": "recebimento", "send": "envio", "both": "bidirecional"}
@@ -82,6 +82,7 @@ def build_direction_asset(settings: Settings, direction: str, deps: list[AssetKe
                     for t, r in zip(unit, out):
                         yield MaterializeResult(asset_key=table_key(t), metadata={
                             **result_metadata(r), **preview_metadata(settings, context.run_id, r)})
+                        yield preview_check(table_key(t), CHECK)
                     continue
                 yield from _report(context, settings, store_id, unit, out)
             if failed:

@@ -194,15 +194,17 @@ def _merge_both(out: Merge, origin, store, key, groups, rule: Rule, keys, rows, 
     out.to_store.updates = pa.concat_tables([out.to_store.updates, merged.filter(rows_differ(merged, s_k, value_cols))])
     out.to_origin.updates = pa.concat_tables([out.to_origin.updates,
                                               merged.filter(rows_differ(merged, o_k, value_cols))])
-    synced = pa.array(~manual)
     new_h = hashes(merged, groups)
-    eq_rows = np.nonzero(~manual & eq_all)[0]
+    stale = ~pb.copy()                         # rows in sync whose base must be (re)written
+    for g in GROUPS:
+        stale |= pb & (_take(ho[g], io) != (_take(hb[g], ib) if len(hb[g]) else 0))
+    eq_rows = np.nonzero(~manual & eq_all & stale)[0]
+    out.in_sync += int(np.count_nonzero(~manual & eq_all & ~stale))
     mk = keys.take(pa.array(rows[~manual & ~eq_all], pa.int64()))
     ek = keys.take(pa.array(rows[eq_rows], pa.int64()))
     out.base = pa.concat_tables([out.base, base_table(mk, new_h),
                                  base_table(ek, {g: _take(ho[g], io[eq_rows]) for g in GROUPS})])
     out.in_sync += len(eq_rows)
-    del synced
 
 
 def _decide(rule: Rule, o: pa.Table, s: pa.Table, conflict: np.ndarray):

@@ -195,6 +195,7 @@ def _twoway_raw(**table):
     ({"key": ["loja_id", "id"], "scoped": False}, "precisa ser escopada"),
     ({"key": ["loja_id", "id"], "origin_columns": ["fone"], "store_columns": ["fone"]}, "dois donos"),
     ({"key": ["loja_id", "id"], "cursor": "alterado"}, "não usa cursor"),
+    ({"key": ["loja_id", "id"], "capture": "journal"}, "journal ainda não vale"),
 ])
 def test_two_way_tables_are_refused_when_keys_or_rules_cannot_hold(table, fragment):
     from sinc_pipeline.core.errors import ConfigError
