@@ -94,7 +94,7 @@ class Editor:
 def _conflicts(o_url):
     with get_engine(o_url).connect() as c:
         return [tuple(r) for r in c.exec_driver_sql(
-            "SELECT loja, chave, assinatura, status FROM conflitos_sincronizacao")]
+            "SELECT loja, chave, assinatura, status, tipo FROM conflitos_sincronizacao")]
 
 
 @pytest.mark.parametrize("rule", RULES, ids=[str(r) for r in RULES])
@@ -124,7 +124,8 @@ def test_random_concurrent_histories_converge(make_db, origin, store, rule):
                                                           previews[s].deleted)
         recorded = _conflicts(o_url)
         assert len(recorded) == len({c[:3] for c in recorded})   # once each
-        waiting = {(s, int(c[1])) for s in STORES for c in recorded if c[0] == s and c[3] == "pendente"}
+        waiting = {(s, int(c[1])) for s in STORES for c in recorded if c[0] == s and c[3] == "pendente"
+                   and c[4] != "chave_natural"}
         for s, u in stores.items():
             o_rows = [r for r in table_rows(o_url, STORES[s]) if (s, r[0]) not in waiting]
             s_rows = [r for r in table_rows(u) if (s, r[0]) not in waiting]
@@ -209,3 +210,20 @@ def test_manual_conflict_waits_then_resolver_conflitos_settles_it(make_db, keep)
         c.exec_driver_sql("UPDATE clientes SET nome = 'depois' WHERE id = 1")
     sync_twoway(st, "loja_01", st.tables[0])
     assert table_rows(o_url, 1)[0][1] == "depois"
+
+
+def test_natural_key_duplicate_is_reported_not_refused(make_db):
+    o_url, a_url, b_url = make_db("sqlite"), make_db("sqlite"), make_db("sqlite")
+    create(o_url, store=False)
+    for u in (a_url, b_url):
+        create(u, store=True)
+    st = settings(o_url, {"loja_01": a_url, "loja_02": b_url}, "origin_wins")
+    with get_engine(a_url).begin() as c:
+        c.exec_driver_sql("INSERT INTO clientes VALUES (1, 'Ana', '1', 1, '123', 0)")
+    with get_engine(b_url).begin() as c:
+        c.exec_driver_sql("INSERT INTO clientes VALUES (7, 'Ana S.', '2', 1, '123', 0)")
+    sync_twoway(st, "loja_01", st.tables[0])
+    r = sync_twoway(st, "loja_02", st.tables[0])
+    assert r.extra["conflitos_pendentes"] == 1 and table_rows(o_url, 2) == table_rows(b_url)
+    assert [c[4] for c in _conflicts(o_url)] == ["chave_natural"]
+    assert sync_twoway(st, "loja_02", st.tables[0]).changed == 0 and len(_conflicts(o_url)) == 1
