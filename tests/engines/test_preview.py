@@ -34,3 +34,22 @@ def test_preview_writes_nothing_and_counts_what_the_run_writes(make_db, tmp_path
                                                           real[r.table].deleted), r.table
             assert preview_rows(r).num_rows == r.changed
         assert sum(r.changed for r in preview) > 0 or direction == "send"
+
+
+def test_preview_in_journal_mode_moves_no_position_and_writes_nothing(make_db, tmp_path):
+    from decimal import Decimal
+
+    from ..helpers import execute
+    from .journal_helpers import journal_demo
+    st = journal_demo(make_db, "sqlite", "sqlite", tmp_path)
+    store = st.stores[0]
+    sync_direction(st, store.id, "receive")                       # positions taken
+    execute(st.origin.url, "UPDATE produtos SET preco = :p WHERE id = 5", {"p": Decimal("4.44")})
+    execute(st.origin.url, "DELETE FROM produtos WHERE id = 6")
+    urls = [st.origin.url, store.url]
+    before = {u: checksum(u) for u in urls}                         # sinc_estado, sinc_alteracoes included
+    preview = {r.table: r for r in sync_direction(st, store.id, "receive", simulate=True)[0]}
+    assert before == {u: checksum(u) for u in urls}
+    assert (preview["produtos"].updated, preview["produtos"].deleted) == (1, 1)
+    real = {r.table: r for r in sync_direction(st, store.id, "receive")[0]}
+    assert (real["produtos"].updated, real["produtos"].deleted) == (1, 1)
