@@ -48,17 +48,26 @@ def parse_sets(sets: list[str]) -> dict[str, Any]:
     return out
 
 
+SYNC_STEP = "sincronizar_"
+
+
 def run_config_for(job: JobDefinition, values: dict[str, Any]) -> dict:
     if not values:
         return {}
     ops: dict[str, dict] = {}
-    used = set()
+    fields_of = {}
     for node in job.graph.node_dict.values():
         schema = node.definition.config_schema
-        fields = getattr(getattr(schema, "config_type", None), "fields", None) or {}
-        chosen = {k: v for k, v in values.items() if k in fields}
+        fields_of[node.name] = getattr(getattr(schema, "config_type", None), "fields", None) or {}
+    # A sync step (sincronizar_*) inside another feature's job (alinhar_estoque sends first) takes an
+    # option only when no step of the feature itself does: --set simular=true previews the stock
+    # alignment there, while the pending sales are still really sent, as the README says.
+    own = {k for name, f in fields_of.items() if not name.startswith(SYNC_STEP) for k in f}
+    used = set()
+    for name, fields in fields_of.items():
+        chosen = {k: v for k, v in values.items() if k in fields and not (name.startswith(SYNC_STEP) and k in own)}
         if chosen:
-            ops[node.name] = {"config": chosen}
+            ops[name] = {"config": chosen}
             used |= set(chosen)
     unknown = set(values) - used
     if unknown:

@@ -21,9 +21,10 @@ from sinc_pipeline.defs.steps import core_step
 from sinc_pipeline.defs.metadata import (KIND_TAG, SYNC_KIND, TABLE_TAG, agreement_metadata, held_metadata,
                                          report_metadata, result_metadata)
 from sinc_pipeline.defs.partitions import stores_partitions
+from sinc_pipeline.defs.preview import SimularConfig, preview_check, preview_metadata
 
-VERB = {"receive": "receber", "send": "enviar"}
-GROUP = {"receive": "recebimento", "send": "envio"}
+VERB = {"receive": "receber", "send": "enviar", "both": "sincronizar"}   # both: defs/twoway_assets.py
+GROUP = {"receive": "recebimento", "send": "envio", "both": "bidirecional"}
 CHECK = "origem_e_loja_conferem"
 
 
@@ -70,15 +71,21 @@ def build_direction_asset(settings: Settings, direction: str, deps: list[AssetKe
                  description=f"Sincronização ({GROUP[direction]}): {', '.join(t.name for t in tables)}. As tabelas "
                              "ligadas por chave estrangeira são gravadas juntas, numa só transação, pais antes "
                              "dos filhos.")
-    def _sync(context: AssetExecutionContext):
+    def _sync(context: AssetExecutionContext, config: SimularConfig):
         store_id = context.partition_key
         failed = []
         with core_step(context):
-            units = run_units(settings, store_id, direction, run_id=context.run_id)
+            units = run_units(settings, store_id, direction, run_id=context.run_id, simulate=config.simular)
             for unit, out in units:
                 if isinstance(out, SincError):
                     context.log.error(f"{', '.join(t.name for t in unit)} ({store_id}): {out}")
                     failed.append(out)
+                    continue
+                if config.simular:   # the preview: counts, sample, Parquet (defs/preview.py); no check
+                    for t, r in zip(unit, out):
+                        yield MaterializeResult(asset_key=table_key(t), metadata={
+                            **result_metadata(r), **preview_metadata(settings, context.run_id, r)})
+                        yield preview_check(table_key(t), CHECK)
                     continue
                 yield from _report(context, settings, store_id, unit, out)
             if failed:

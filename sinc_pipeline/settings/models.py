@@ -75,7 +75,7 @@ class TableMapping(_Model):
 
 class TableConfig(TableMapping):
     name: str
-    direction: Literal["receive", "send"]
+    direction: Literal["receive", "send", "both"]
     exclude: list[str] = Field(default_factory=list)
     deletes: Literal["propagate", "ignore"] | None = None
     group: str | None = None
@@ -95,6 +95,17 @@ class TableConfig(TableMapping):
                              "the table before anything is written; 'report' only warns and leaves the rows the "
                              "target refuses to the apply.")
 
+    # two-way tables (direction: both, see twoway/)
+    conflicts: Literal["origin_wins", "store_wins", "manual"] | dict[Literal["newest_wins"], str] = Field(
+        "origin_wins", description="direction: both: who wins a row changed on both sides since the last sync.")
+    origin_columns: list[str] = Field(default_factory=list, description="direction: both: columns the origin owns.")
+    store_columns: list[str] = Field(default_factory=list, description="direction: both: columns the store owns.")
+    key_scheme: Literal["uuid", "store_prefix"] | None = Field(
+        None, description="direction: both, a key without the store's filter column: how stores make keys that "
+                          "never collide (a UUID, or text prefixed by the store's id).")
+    natural_key: list[str] = Field(default_factory=list, description="direction: both: columns that identify a "
+                                   "real-world row (e.g. cpf); the same value under two keys is reported.")
+
     @property
     def origin_name(self) -> str:
         return self.name
@@ -103,7 +114,7 @@ class TableConfig(TableMapping):
     def delete_policy(self) -> str:
         if self.deletes:
             return self.deletes
-        return "propagate" if self.direction == "receive" else "ignore"
+        return "propagate" if self.direction in ("receive", "both") else "ignore"
 
 
 class JournalConfig(_Model):

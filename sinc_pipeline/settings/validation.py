@@ -170,6 +170,8 @@ def semantic_problems(s: Settings) -> list[str]:
             values.setdefault(v, st.id)
     if not s.tables:
         p.append(_problem("tables", [], "nenhuma tabela configurada", "acrescente ao menos uma tabela"))
+    from sinc_pipeline.twoway.checks import twoway_problems   # here: twoway imports settings
+    p += twoway_problems(s)
     return p
 
 

@@ -53,15 +53,18 @@ class TableResult:
     levels: set = field(default_factory=set)    # keys of ``extra`` that are levels, not counts
     written: object = field(default=None, repr=False, compare=False)   # keys written (sync/written.py), for the check
     repaired: bool = False                      # compared in full because a check had marked it (sync/state.py)
+    preview: object = field(default=None, repr=False, compare=False)   # simulate: the changes that would be written
 
     @property
     def changed(self) -> int:
         return self.inserted + self.updated + self.deleted
 
     def as_dict(self) -> dict:
-        out = asdict(self)
-        out.pop("written", None)
-        return out
+        kept, self.written, self.preview = (self.written, self.preview), None, None
+        try:   # Arrow tables are not copied into the dict
+            return asdict(self)
+        finally:
+            self.written, self.preview = kept
 
 
 def roles(store: StoreConfig, settings: Settings, direction: str) -> tuple[tuple[str, str], tuple[str, str]]:
@@ -77,7 +80,7 @@ def gate_for(settings: Settings, unit: list[TableConfig]) -> Gate | None:
 
 
 def sync_unit(settings: Settings, store_id: str, unit: list[TableConfig], *, run_id: str | None = None,
-              hook: Hook = None, batches: bool = True) -> list[TableResult]:
+              hook: Hook = None, batches: bool = True, simulate: bool = False) -> list[TableResult]:
     """Sync one unit for one store; returns one result per table.
 
     The unit's gate (``gate_for``) may hold back rows before the apply (the fiscal checks do),
@@ -91,13 +94,19 @@ def sync_unit(settings: Settings, store_id: str, unit: list[TableConfig], *, run
     the batches before it committed. Below ``batch_rows`` it is one transaction, as before.
     ``batches=False`` (a unit whose tables are linked by foreign keys, ``sync/fks.py``): always
     one transaction, since a parent row may fall in a later cursor window than its child.
+
+    ``simulate`` (the preview, ``simular``): everything is computed and applied inside the
+    target's transaction, which is then rolled back; nothing that could create a table (held
+    rows, the fiscal quarantine, the state table) is written and the journal's producer copy
+    is left alone. Each result's ``preview`` holds the changes that would be written, the
+    counts are those of the rolled-back apply (the rows the target refuses counted as held).
     """
     with run_scope(run_id):
-        return _sync_unit(settings, store_id, unit, run_id, hook, batches)
+        return _sync_unit(settings, store_id, unit, run_id, hook, batches and not simulate, simulate)
 
 
 def _sync_unit(settings: Settings, store_id: str, unit: list[TableConfig], run_id: str | None,
-               hook: Hook, batches: bool) -> list[TableResult]:
+               hook: Hook, batches: bool, simulate: bool = False) -> list[TableResult]:
     store = settings.store(store_id)
     gate = gate_for(settings, unit)
     marked = _marked(settings, store, unit)
@@ -106,7 +115,7 @@ def _sync_unit(settings: Settings, store_id: str, unit: list[TableConfig], run_i
     window, floors, plans, seen = Window(), {}, [], set()
     while True:
         part, upper = _sync_batch(settings, store, unit, gate, window if batched else None, floors, plans,
-                                  seen, run_id, hook, marked)
+                                  seen, run_id, hook, marked, simulate)
         results = part if results is None else [_add(a, b) for a, b in zip(results, part)]
         if upper is None:
             return results
@@ -130,7 +139,7 @@ def _add(a: TableResult, b: TableResult) -> TableResult:
 
 def _sync_batch(settings: Settings, store: StoreConfig, unit: list[TableConfig], gate: Gate | None,
                 window: Window | None, floors: dict, plans: list, seen: set, run_id: str | None, hook: Hook,
-                marked: set = frozenset()):
+                marked: set = frozenset(), simulate: bool = False):
     """One transaction of the unit: (results, the window's upper bound or None when it was the last).
 
     ``plans`` is filled by the first batch (reflection and type checks) and reused by the next;
@@ -138,8 +147,9 @@ def _sync_batch(settings: Settings, store: StoreConfig, unit: list[TableConfig],
     direction = unit[0].direction
     (src_url, src_role), (tgt_url, tgt_role) = roles(store, settings, direction)
     at = _Step(tgt_role if store.id in tgt_role else f"{tgt_role} (loja {store.id})", tgt_url)
-    with at("preparação do estado"), connect(tgt_url, tgt_role) as conn:
-        ensure_state_table(conn)
+    if not simulate:
+        with at("preparação do estado"), connect(tgt_url, tgt_role) as conn:
+            ensure_state_table(conn)
     results: list[TableResult] = []
     with at("abertura ou confirmação da transação"), connect(src_url, src_role, snapshot=True) as src, \
             connect(tgt_url, tgt_role, write=True) as tgt, fast_readers(src_url, tgt_url) as fast:
@@ -177,7 +187,7 @@ def _sync_batch(settings: Settings, store: StoreConfig, unit: list[TableConfig],
                 held = out.held_cursor.get(p.config.name)
                 if held is not None and (p.config.name not in floors or held < floors[p.config.name]):
                     floors[p.config.name] = held
-            if out.write is not None:
+            if out.write is not None and not simulate:
                 with at("gravação da quarentena fiscal"):
                     out.write(tgt)
         holder = Holder(settings, plans)
@@ -190,7 +200,7 @@ def _sync_batch(settings: Settings, store: StoreConfig, unit: list[TableConfig],
             if name not in floors or floor < floors[name]:
                 floors[name] = floor
         with at("gravação dos erros de sincronização"):
-            record(tgt, tgt_url, tgt_role, store.id, direction, [p.config.name for p in plans], held, seen,
+            simulate or record(tgt, tgt_url, tgt_role, store.id, direction, [p.config.name for p in plans], held, seen,
                    window is None or window.upper is None, run_id)
         for i, (p, r) in enumerate(zip(plans, results)):   # held rows keep the cursor, later batches too
             if p.config.capture and (r.extra.get("linhas_retidas") or any(h.table == p.config.name for h in held)):
@@ -203,11 +213,16 @@ def _sync_batch(settings: Settings, store: StoreConfig, unit: list[TableConfig],
         with at("gravação do cursor"):
             for plan, pos in zip(plans, positions):
                 if _positioned(plan):
-                    set_cursor(tgt, store.id, plan.config.name, direction, pos, run_id)
-                if plan.config.name in marked:   # repaired by this full diff, in its transaction
+                    simulate or set_cursor(tgt, store.id, plan.config.name, direction, pos, run_id)
+                if plan.config.name in marked and not simulate:   # repaired by this full diff, in its transaction
                     clear_repair(tgt, store.id, plan.config.name, direction)
         apply_s = time.perf_counter() - t0
-    after_journal(settings, store, direction, plans, positions)   # producer's copy of the positions, pruning
+        if simulate:
+            tgt.rollback()
+            for r, (_, ch) in zip(results, items):
+                r.preview = ch
+    if not simulate:
+        after_journal(settings, store, direction, plans, positions)   # producer's copy of the positions, pruning
     for r, c, (_, ch), p in zip(results, counts, items, plans):
         r.inserted, r.updated, r.deleted = c["inserted"], c["updated"], c["deleted"]
         r.written, r.repaired = written_keys(ch, p.mapping.store_key), r.table in marked

@@ -34,6 +34,8 @@ def test_alinhar_estoque_job(sqlite_demo):
         sim = run_job(defs, "alinhar_estoque", STORE, {"simular": True}, instance)
         assert sim.success, sim.error
         assert sim.assets["enviar_vendas"]["inseridas"] == unsent          # pending sales sent first
+        assert rows(s.origin.url, "SELECT COUNT(*) FROM vendas WHERE loja_id = 1")[0][0] == \
+            rows(s.store(STORE).url, "SELECT COUNT(*) FROM vendas")[0][0]   # really sent, not previewed
         div = sim.assets["divergencias_estoque"]
         assert div["divergencias"] == 5 and div["soma_abs_diferencas"] == "4.502"
         assert div["somente_loja"] == 1 and div["somente_origem"] == 1

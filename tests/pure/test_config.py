@@ -72,7 +72,7 @@ def test_valid_config_parses_with_defaults():
     ("tables.0.columns", {"preco": "preco venda"}, "tables[0].columns.preco", "inválido"),
     ("tables.1.scoped", False, "tables[1].scoped", "escopada"),
     ("stores.1.filter", {}, "stores[1].filter", "escopadas"),
-    ("tables.0.direction", "both", "tables[0].direction", "receive"),
+    ("tables.0.direction", "ambos", "tables[0].direction", "receive"),
     ("tables.0.colunas", {}, "tables[0].colunas", "desconhecido"),
     ("origin", KeyError, "origin", "obrigatório"),
 ])
@@ -182,3 +182,31 @@ def test_a_password_with_url_characters_is_encoded_and_a_broken_url_hides_it(mon
     assert parse_settings(with_("stores.0.url", "sqlite:///${SENHA_LOJA}.db")).stores[0].url == "sqlite:///p@ss:w/rd%1.db"
     found = problems(with_("stores.0.url", "postgresql://sinc:s3gr3d0@@host:porta/x"))
     assert any(p.startswith("stores[0].url:") and "sinc:***@" in p for p in found) and "s3gr3d0" not in str(found)
+
+
+def _twoway_raw(**table):
+    return {"origin": {"url": "sqlite:///o.db"},
+            "stores": [{"id": "loja_01", "url": "sqlite:///l.db", "filter": {"loja_id": 1}, "cnpj": "11222333000181"}],
+            "tables": [{"name": "clientes", "direction": "both", "scoped": True, **table}]}
+
+
+@pytest.mark.parametrize("table,fragment", [
+    ({"key": ["id"]}, "não se torna única por loja"),
+    ({"key": ["loja_id", "id"], "scoped": False}, "precisa ser escopada"),
+    ({"key": ["loja_id", "id"], "origin_columns": ["fone"], "store_columns": ["fone"]}, "dois donos"),
+    ({"key": ["loja_id", "id"], "cursor": "alterado"}, "não usa cursor"),
+    ({"key": ["loja_id", "id"], "capture": "journal"}, "journal ainda não vale"),
+])
+def test_two_way_tables_are_refused_when_keys_or_rules_cannot_hold(table, fragment):
+    from sinc_pipeline.core.errors import ConfigError
+    from sinc_pipeline.settings import parse_settings
+    with pytest.raises(ConfigError, match=fragment):
+        parse_settings(_twoway_raw(**table))
+
+
+@pytest.mark.parametrize("table", [{"key": ["loja_id", "id"]}, {"key": ["id"], "key_scheme": "uuid"},
+                                   {"key": ["id"], "key_scheme": "store_prefix", "conflicts": {"newest_wins": "x"}}])
+def test_two_way_tables_with_a_key_unique_by_store_load(table):
+    from sinc_pipeline.settings import parse_settings
+    st = parse_settings(_twoway_raw(**table))
+    assert st.tables[0].direction == "both" and st.tables[0].delete_policy == "propagate"

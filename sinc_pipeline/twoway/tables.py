@@ -1,0 +1,120 @@
+"""The origin's records of two-way tables: ``sinc_base`` (each row's hashes at the last sync,
+per store and table) and ``conflitos_sincronizacao`` (every conflict, once)."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import numpy as np
+import pyarrow as pa
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from sinc_pipeline.twoway.merge import GROUPS, empty_base
+
+BASE, CONFLICTS = "sinc_base", "conflitos_sincronizacao"
+metadata = sa.MetaData()
+base_table = sa.Table(
+    BASE, metadata,
+    sa.Column("loja", sa.String(64), primary_key=True),
+    sa.Column("tabela", sa.String(128), primary_key=True),
+    sa.Column("chave", sa.String(255), primary_key=True),
+    *[sa.Column(f"h_{g}", sa.BigInteger, nullable=False) for g in GROUPS],
+)
+conflicts_table = sa.Table(
+    CONFLICTS, metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("loja", sa.String(64), nullable=False),
+    sa.Column("tabela", sa.String(128), nullable=False),
+    sa.Column("chave", sa.String(255), nullable=False),
+    sa.Column("tipo", sa.String(32), nullable=False),          # atualização | exclusão | chave_natural
+    sa.Column("versao_origem", sa.Text),
+    sa.Column("versao_loja", sa.Text),
+    sa.Column("hash_base", sa.String(80)),
+    sa.Column("regra", sa.String(64), nullable=False),
+    sa.Column("resultado", sa.String(32), nullable=False),     # origem | loja | pendente | mesclado
+    sa.Column("status", sa.String(16), nullable=False),        # pendente | resolvido
+    sa.Column("assinatura", sa.String(255), nullable=False),
+    sa.Column("criado_em", sa.DateTime, nullable=False),
+    sa.Column("resolvido_em", sa.DateTime),
+    sa.Index("ix_conflitos_loja_tabela", "loja", "tabela", "status"),
+)
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+def ensure_tables(conn: Connection) -> None:
+    metadata.create_all(conn, checkfirst=True)
+
+
+def read_base(conn: Connection, store: str, table: str) -> pa.Table:
+    if not sa.inspect(conn).has_table(BASE):
+        return empty_base()
+    c = base_table.c
+    rows = conn.execute(sa.select(c.chave, *[c[f"h_{g}"] for g in GROUPS])
+                        .where(c.loja == store, c.tabela == table)).all()
+    if not rows:
+        return empty_base()
+    cols = list(zip(*rows))
+    return pa.table({"chave": pa.array(cols[0], pa.string()),
+                     **{f"h_{g}": pa.array(np.asarray(cols[i + 1], np.int64)) for i, g in enumerate(GROUPS)}})
+
+
+def write_base(conn: Connection, store: str, table: str, rows: pa.Table, drop: pa.Array) -> int:
+    """Replace the base rows of ``rows`` and delete those of ``drop``; returns rows written."""
+    c = base_table.c
+    gone = list(dict.fromkeys(drop.to_pylist() + rows.column("chave").to_pylist()))
+    for i in range(0, len(gone), 500):
+        conn.execute(sa.delete(base_table).where(c.loja == store, c.tabela == table, c.chave.in_(gone[i:i + 500])))
+    if rows.num_rows:
+        cols = {n: rows.column(n).to_pylist() for n in rows.column_names}
+        params = [{"loja": store, "tabela": table, **dict(zip(cols, vs))} for vs in zip(*cols.values())]
+        for i in range(0, len(params), 5000):
+            conn.execute(sa.insert(base_table), params[i:i + 5000])
+    return rows.num_rows + len(drop)
+
+
+def waiting_keys(conn: Connection, store: str, table: str) -> set[str]:
+    """Keys of the rows with a pending (manual) conflict: left alone until resolved."""
+    if not sa.inspect(conn).has_table(CONFLICTS):
+        return set()
+    c = conflicts_table.c
+    return set(conn.execute(sa.select(c.chave).where(c.loja == store, c.tabela == table, c.status == "pendente",
+                                                     c.tipo != "chave_natural")).scalars())
+
+
+def _json(value) -> str | None:
+    return None if value is None else json.dumps(value, default=str, ensure_ascii=False, sort_keys=True)
+
+
+def record_conflicts(conn: Connection, store: str, table: str, conflicts: list[dict]) -> int:
+    """Insert the conflicts not yet recorded (same store, table, key and signature): a rerun
+    after a crash finds the same conflict and records nothing more. Returns rows inserted."""
+    if not conflicts:
+        return 0
+    c = conflicts_table.c
+    have = set(conn.execute(sa.select(c.chave, c.assinatura).where(
+        c.loja == store, c.tabela == table, c.chave.in_([x["chave"] for x in conflicts]))).all())
+    new = [x for x in conflicts if (x["chave"], x["assinatura"]) not in have]
+    when = now()
+    if new:
+        conn.execute(sa.insert(conflicts_table), [
+            {"loja": store, "tabela": table, "chave": x["chave"], "tipo": x["tipo"],
+             "versao_origem": _json(x["versao_origem"]), "versao_loja": _json(x["versao_loja"]),
+             "hash_base": x["hash_base"], "regra": x["regra"], "resultado": x["resultado"],
+             "status": "pendente" if x["resultado"] == "pendente" else "resolvido", "assinatura": x["assinatura"],
+             "criado_em": when, "resolvido_em": None if x["resultado"] == "pendente" else when} for x in new])
+    return len(new)
+
+
+def conflict_rows(conn: Connection, ids: list[int] | None = None, status: str | None = None) -> list[dict]:
+    if not sa.inspect(conn).has_table(CONFLICTS):
+        return []
+    q = sa.select(conflicts_table).order_by(conflicts_table.c.id)
+    if ids is not None:
+        q = q.where(conflicts_table.c.id.in_(ids))
+    if status is not None:
+        q = q.where(conflicts_table.c.status == status)
+    return [dict(r._mapping) for r in conn.execute(q)]
