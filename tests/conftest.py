@@ -67,3 +67,16 @@ def make_db(tmp_path):
     f = DbFactory(tmp_path)
     yield f
     f.close()
+
+
+@pytest.fixture(autouse=True)
+def _no_leaked_dagster_state_storage():
+    """An instance opened in a test (``instance_for_test``) registers its definitions-state storage
+    in a context variable that can outlive the instance; a later test building Definitions would
+    then open the deleted instance's database. Reset it after every test."""
+    yield
+    try:
+        from dagster._core.storage.defs_state.base import _current_storage
+    except ImportError:   # a Dagster without it has nothing to leak
+        return
+    _current_storage.set(None)
