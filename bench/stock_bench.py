@@ -85,7 +85,7 @@ def build(folder: Path, n: int) -> dict:
     for s in stores[1:]:
         store_metadata().create_all(get_engine(s["url"]))
     dispose_all()
-    raw = yaml.safe_load(config_text({"origin_url": origin_url, "stores": stores}))
+    raw = yaml.safe_load(config_text({"origin_url": origin_url, "stores": stores}, sales_journal=False))
     raw["reports_root"] = str(folder / "relatorios")
     raw["dagster_home"] = str(folder / "dagster")
     return raw

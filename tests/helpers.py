@@ -20,7 +20,7 @@ def small_demo(make_db, origin_engine: str, store_engine: str, tmp_path, **sizes
     for s in stores:
         s["url"] = make_db(store_engine)
     demo = populate(make_db(origin_engine), stores, **(sizes or SMALL))
-    raw = yaml.safe_load(config_text(demo))
+    raw = yaml.safe_load(config_text(demo, sales_journal=False))   # cursor mode; journal tests opt in
     raw["dagster_home"] = str(tmp_path / "dagster")
     raw["snapshots"]["root"] = str(tmp_path / "snapshots")
     raw["reports_root"] = str(tmp_path / "relatorios")

@@ -146,6 +146,18 @@ def cmd_install_capture(args) -> int:
     return EXIT_OK
 
 
+def _demo_capture(cfg: Path) -> None:
+    """The demo's sales tables are in journal mode: install their capture triggers (idempotent,
+    what the job ``instalar_captura`` does) so the first sync finds them."""
+    from sinc_pipeline.capture.install import install_capture
+    from sinc_pipeline.settings import load_settings
+
+    settings = load_settings(str(cfg))
+    if any(t.capture == "journal" for t in settings.tables):
+        done = [r for r in install_capture(settings) if r.acao == "gatilhos instalados"]
+        print(f"Captura de alterações (modo journal) instalada em {len(done)} tabela(s) das lojas.")
+
+
 def cmd_demo(args) -> int:
     from sinc_pipeline.demo.generate import build_demo, config_text
 
@@ -159,6 +171,7 @@ def cmd_demo(args) -> int:
             print(f"Configuração escrita em {cfg}")
     elif not cfg.exists():
         raise SincError(f"{cfg} não existe, mas {folder}/origem.db sim. Dica: apague {folder}/ e rode de novo.")
+    _demo_capture(cfg)
     args.job, args.store, args.sets, args.json, args.config = "forcar_atualizacao", None, [], False, str(cfg)
     code = cmd_run(args)
     print("\nAbra a interface: make ui  (ou: DAGSTER_HOME=$PWD/data/dagster .venv/bin/dagster dev -w workspace.yaml)")

@@ -84,6 +84,10 @@ def agreement_metadata(a: Agreement) -> dict:
         "checksum_destino": a.target_checksum,
     }
     md.update({k: MetadataValue.int(v) for k, v in a.detail.items()})
+    if getattr(a, "mode", None):
+        md["conferencia"] = a.mode
+    if getattr(a, "marked", False):
+        md["reparo_na_proxima_execucao"] = True
     return md
 
 

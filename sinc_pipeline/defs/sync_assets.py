@@ -57,9 +57,12 @@ def build_direction_asset(settings: Settings, direction: str, deps: list[AssetKe
                        tags={"sinc/direcao": direction, KIND_TAG: SYNC_KIND, TABLE_TAG: t.name})
              for t in tables]
     checks = [AssetCheckSpec(CHECK, asset=table_key(t),
-                             description="Origem e loja conferem para esta loja: contagem de linhas e checksum "
-                                         "do conteúdo das colunas sincronizadas. Enquanto uma linha da tabela "
-                                         "estiver retida (sinc_erros), falha com severidade WARN nomeando-a.")
+                             description="Origem e loja conferem para esta loja: as linhas gravadas nesta execução "
+                                         "relidas dos dois lados e comparadas, mais contagem de linhas e agregados "
+                                         "por faixa de chave calculados no banco. Enquanto uma linha da tabela "
+                                         "estiver retida (sinc_erros), falha com severidade WARN nomeando-a. Uma "
+                                         "falha marca a tabela para comparação completa (reparo) na próxima "
+                                         "sincronização; a conferência completa diária é o job conferir_lojas.")
               for t in tables]
 
     @multi_asset(name=f"sincronizar_{GROUP[direction]}", specs=specs, check_specs=checks,
@@ -90,8 +93,8 @@ def _report(context: AssetExecutionContext, settings: Settings, store_id: str, u
         context.log.info(f"{r.table} ({store_id}): {r.inserted} inseridas, {r.updated} atualizadas, "
                          f"{r.deleted} excluídas de {r.compared} comparadas")
         yield MaterializeResult(asset_key=table_key(t), metadata={**result_metadata(r), **report_metadata(r.extra)})
-    for t in unit:
-        yield check_result(t, verify_table(settings, store_id, t))
+    for t, r in zip(unit, results):   # the rows this run wrote, plus aggregates (sync/verify.py)
+        yield check_result(t, verify_table(settings, store_id, t, r.written, mark=True))
 
 
 def check_result(t: TableConfig, a) -> AssetCheckResult:

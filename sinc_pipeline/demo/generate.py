@@ -218,19 +218,19 @@ tables:                  # in dependency order (parents first)
     key: [loja_id, id]
     scoped: true
     group: venda
-    cursor: atualizado_em
+{sales_mode}
   - name: venda_itens
     direction: send
     key: [loja_id, venda_id, item]
     scoped: true
     group: venda
-    cursor: atualizado_em
+{sales_mode}
   - name: documentos_fiscais
     direction: send
     key: [loja_id, id]
     scoped: true
     group: venda
-    cursor: atualizado_em
+{sales_mode}
 snapshots:
   root: data/snapshots
   keep_full: 7
@@ -256,6 +256,13 @@ STORE_TEMPLATE = """\
     contingency_series: {contingency_series} # Série Contingência"""
 
 
-def config_text(demo: dict) -> str:
+JOURNAL_MODE = "    capture: journal     # the store's triggers record each change (instalar_captura)"
+CURSOR_MODE = "    cursor: atualizado_em"
+
+
+def config_text(demo: dict, sales_journal: bool = True) -> str:
+    """The demo's config. The sales group syncs in journal mode (the demo shows it); with
+    ``sales_journal=False`` by its ``atualizado_em`` cursor instead (what most tests build on)."""
     stores = "\n".join(STORE_TEMPLATE.format(**s) for s in demo["stores"])
-    return CONFIG_TEMPLATE.format(origin_url=demo["origin_url"], stores=stores)
+    return CONFIG_TEMPLATE.format(origin_url=demo["origin_url"], stores=stores,
+                                  sales_mode=JOURNAL_MODE if sales_journal else CURSOR_MODE)

@@ -121,6 +121,23 @@ class SnapshotsConfig(_Model):
     keep_full: StrictInt = Field(7, ge=1)
 
 
+class ReconcileConfig(_Model):
+    """Conferir Lojas: the hour of the daily full comparison of every store (schedule ``conferir_lojas_diario``)."""
+    hour: StrictInt = Field(3, ge=0, le=23)
+    minute: StrictInt = Field(0, ge=0, le=59)
+    timezone: str = "America/Sao_Paulo"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, v: str) -> str:
+        import zoneinfo
+        try:
+            zoneinfo.ZoneInfo(v)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"fuso horário {v!r} desconhecido (ex.: America/Sao_Paulo, UTC)") from None
+        return v
+
+
 class StockConfig(TableMapping):
     table: str = "estoque"
     key: list[str] = Field(default_factory=lambda: ["produto_id"])
@@ -182,6 +199,7 @@ class Settings(_Model):
     tables: list[TableConfig]
     snapshots: SnapshotsConfig = Field(default_factory=SnapshotsConfig)
     journal: JournalConfig = Field(default_factory=JournalConfig)
+    reconcile: ReconcileConfig = Field(default_factory=ReconcileConfig)
     stock: StockConfig | None = None
     fiscal: FiscalConfig | None = None
     chunk_size: StrictInt = Field(50_000, ge=100)

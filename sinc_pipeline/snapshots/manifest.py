@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from sinc_pipeline.core.errors import SincError
+from sinc_pipeline.io.checksum import CHECKSUM_VERSIONS
 from sinc_pipeline.io.declared import Declared
 
 
@@ -63,6 +64,7 @@ class TableEntry:
     checksum: str      # table_checksum of the contents (order- and engine-independent)
     bytes: int
     declared: dict | None = None   # what the source table declares (io.declared.Declared.to_dict), if known
+    checksum_version: int = 1      # io.checksum's algorithm of ``checksum``; absent (older manifests): 1
 
 
 @dataclass(frozen=True)
@@ -112,10 +114,16 @@ class Manifest:
             if file is not None and ("/" in file or "\\" in file or file.startswith(".")):
                 problems.append(f"campo '{ctx}file' = {file!r} inválido (deve ser um nome de arquivo da própria pasta)")
             declared = t.get("declared") if isinstance(t, dict) else None
+            version = t.get("checksum_version", 1) if isinstance(t, dict) else 1
+            if version not in CHECKSUM_VERSIONS or isinstance(version, bool):
+                problems.append(f"campo '{ctx}checksum_version' = {version!r} inválido (esperado "
+                                f"{' ou '.join(map(str, CHECKSUM_VERSIONS))})")
+                version = 1
             Declared.from_dict(declared, problems, f"{ctx}declared.")
             tables[tname] = TableEntry(rows=get(t, "rows", int, ctx), columns=cols, key=list(key), file=file,
                                        sha256=get(t, "sha256", str, ctx), checksum=get(t, "checksum", str, ctx),
-                                       bytes=get(t, "bytes", int, ctx), declared=declared)
+                                       bytes=get(t, "bytes", int, ctx), declared=declared,
+                                       checksum_version=version)
         kind = get(data, "kind", str, "")
         if kind is not None and kind not in KINDS:
             problems.append(f"campo 'kind' = {kind!r} inválido (esperado {' ou '.join(KINDS)})")

@@ -35,7 +35,7 @@ from sqlalchemy.engine import Connection, make_url
 
 from sinc_pipeline.core.engines import SUPPORTED_HINT, is_supported
 from sinc_pipeline.io.bulk import bulk_insert
-from sinc_pipeline.io.checksum import table_checksum
+from sinc_pipeline.io.checksum import CHECKSUM_VERSION, table_checksum
 from sinc_pipeline.core.db import connect, redact
 from sinc_pipeline.core.errors import driver_message
 from sinc_pipeline.io.declared import Declared
@@ -193,8 +193,8 @@ def _check_columns(conn: Connection, schemas: dict[str, pa.Schema], url: str) ->
 
 
 def _verify(conn: Connection, name: str, state: pa.Table, key: list[str], expected: tuple[int, str],
-            url: str) -> str:
-    rows, checksum = table_checksum(read_back(conn, name, state.schema, key))
+            url: str, version: int) -> str:
+    rows, checksum = table_checksum(read_back(conn, name, state.schema, key), version)
     if (rows, checksum) != expected:
         raise RestoreError(
             f"Conferência da restauração falhou na tabela {name!r} do destino {redact(url)}: lidas {rows} linhas, "
@@ -234,10 +234,12 @@ def _load_one(conn: Connection, storage: LocalStorage, chain: list[Manifest], na
         raise RestoreError(f"Gravação da tabela {name!r} no destino {where} falhou: {driver_message(err)}. "
                            "Nada foi gravado (a transação foi desfeita). Dica: confira se as tabelas já "
                            "existentes no destino aceitam os valores, ou restaure num banco vazio.") from None
-    # a full snapshot's manifest holds the table's checksum; a chain's state is computed
+    # a full snapshot's manifest holds the table's checksum (in its entry's version); a chain's
+    # state is computed (current version)
+    version = entry.checksum_version if len(chain) == 1 else CHECKSUM_VERSION
     expected = (entry.rows, entry.checksum) if len(chain) == 1 else \
         table_checksum(state.to_batches(max_chunksize=BATCH_ROWS))
-    result.checksums[name] = _verify(conn, name, state, entry.key, expected, target_url)
+    result.checksums[name] = _verify(conn, name, state, entry.key, expected, target_url, version)
     result.tables[name] = state.num_rows
 
 

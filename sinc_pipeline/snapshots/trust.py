@@ -110,7 +110,7 @@ def content_problems(entry: TableEntry, table: pa.Table, where: str) -> list[str
     want = [(c.name, c.type) for c in entry.columns]
     if got != want:
         out.append(f"{where}: colunas {got} diferem do manifesto {want}")
-    rows, checksum = table_checksum(table.to_batches())
+    rows, checksum = table_checksum(table.to_batches(), entry.checksum_version)
     if rows != entry.rows:
         out.append(f"{where}: {rows} linhas no arquivo, o manifesto diz {entry.rows}")
     if checksum != entry.checksum:

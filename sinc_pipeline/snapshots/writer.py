@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from sinc_pipeline.io.checksum import table_checksum
+from sinc_pipeline.io.checksum import CHECKSUM_VERSION, table_checksum
 from sinc_pipeline.snapshots.catalog import load_manifest
 from sinc_pipeline.snapshots.manifest import (_ID_RE, _META_SNAPSHOT, _META_STORE, _META_TABLE, _STAMP_FMT, COMPLETA,
                                               DELETE, INCREMENTAL, KINDS, MANIFEST_FILE, OPERACAO, ROW_GROUP_ROWS,
@@ -222,4 +222,4 @@ class SnapshotWriter:
                 digest.update(chunk)
                 size += len(chunk)
         return TableEntry(rows=rows, columns=_columns(schema), key=key, file=file, sha256=digest.hexdigest(),
-                          checksum=checksum, bytes=size, declared=declared)
+                          checksum=checksum, bytes=size, declared=declared, checksum_version=CHECKSUM_VERSION)

@@ -48,8 +48,11 @@ def _full_diff(plan: TablePlan, source: Side, target: Side, chunk_rows: int,
 def compute_changes(plan: TablePlan, source: Side, target: Side, position,
                     chunk_rows: int = 500_000, window: Window | None = None,
                     future_minutes: int = 60,
-                    journal_wait_s: int = JOURNAL_WAIT_S) -> tuple[Changes, int, object]:
+                    journal_wait_s: int = JOURNAL_WAIT_S, full: bool = False) -> tuple[Changes, int, object]:
     """Changes that make target equal source, the number of rows compared and the new cursor.
+
+    ``full`` (a table a failed check marked, ``sync/state.py``): compare the whole table, whatever
+    the cursor window or the journal says; the position is then the one a first run would take.
 
     ``window`` (batched units, see ``sync/unit.py``) bounds a cursor read: rows above
     ``window.after`` (or, in the first batch, above the position's lookback, NULLs included)
@@ -61,6 +64,8 @@ def compute_changes(plan: TablePlan, source: Side, target: Side, position,
     cfg = plan.config
     key = source.key
     propagate = cfg.delete_policy == "propagate"
+    if full:
+        position, window = None, None
     if cfg.capture == "journal":
         return _journal_changes(plan, source, target, position, chunk_rows, journal_wait_s)
     limit = None
@@ -182,8 +187,10 @@ def _journal_changes(plan: TablePlan, source: Side, target: Side, position, chun
     with source.naming_failures("leitura do journal"):
         read = read_journal(src, source.conn.dialect.name, position, wait_s)
     if read.keys is None:
-        log.warning("Modo journal, tabela %r (%s): comparando a tabela inteira uma vez (%s); depois segue pelo "
-                    "journal", cfg.name, source.label, read.reason)
+        # a first sync is expected (INFO); a store fallen behind the pruned horizon or restored is news (WARNING)
+        level = logging.INFO if position is None else logging.WARNING
+        log.log(level, "Modo journal, tabela %r (%s): comparando a tabela inteira uma vez (%s); depois segue pelo "
+                "journal", cfg.name, source.label, read.reason)
         changes, compared, _, _ = _full_diff(plan, source, target, chunk_rows, None)
     else:
         keys = read.keys.select(source.key)

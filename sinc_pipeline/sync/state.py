@@ -77,6 +77,37 @@ def set_cursor(conn: Connection, store: str, table: str, direction: str, value, 
         atualizado_em=dt.datetime.now(dt.timezone.utc).replace(tzinfo=None), run_id=run_id))
 
 
+# A table whose check found an unexplained difference (``sync/verify.py``) is marked for repair:
+# a row of its own in ``sinc_estado`` (direction ``<direction>-reparo``). Its next sync compares
+# the table in full (no cursor window, no journal) and deletes the mark in the same transaction.
+REPAIR_SUFFIX = "-reparo"
+REPAIR_KIND = "reparo"
+
+
+def _repair_where(store: str, table: str, direction: str) -> tuple:
+    return (state_table.c.loja == store, state_table.c.tabela == table,
+            state_table.c.direcao == direction + REPAIR_SUFFIX)
+
+
+def mark_repair(conn: Connection, store: str, table: str, direction: str, reason: str = "conferência") -> None:
+    """Mark ``table`` of ``store`` for a full comparison at its next sync (idempotent)."""
+    conn.execute(sa.delete(state_table).where(*_repair_where(store, table, direction)))
+    conn.execute(sa.insert(state_table).values(
+        loja=store, tabela=table, direcao=direction + REPAIR_SUFFIX, cursor_valor=reason[:64],
+        cursor_tipo=REPAIR_KIND, atualizado_em=dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)))
+
+
+def repair_marked(conn: Connection, store: str, table: str, direction: str) -> bool:
+    if not sa.inspect(conn).has_table(STATE_TABLE):
+        return False
+    return conn.execute(sa.select(sa.func.count()).select_from(state_table)
+                        .where(*_repair_where(store, table, direction))).scalar() > 0
+
+
+def clear_repair(conn: Connection, store: str, table: str, direction: str) -> None:
+    conn.execute(sa.delete(state_table).where(*_repair_where(store, table, direction)))
+
+
 def lookback(value, amount: int):
     """The position to re-read from: ``amount`` seconds (date/time) or units (numbers) below."""
     if isinstance(value, dt.datetime):

@@ -30,7 +30,8 @@ from sinc_pipeline.sync.gate import Gate, GateInput
 from sinc_pipeline.sync.held import Holder, floors as held_floors, key_json
 from sinc_pipeline.sync.held_store import record
 from sinc_pipeline.sync.sides import sides_for, target_for
-from sinc_pipeline.sync.state import ensure_state_table, get_cursor, set_cursor
+from sinc_pipeline.sync.state import clear_repair, ensure_state_table, get_cursor, repair_marked, set_cursor
+from sinc_pipeline.sync.written import add_written, written_keys
 
 log = logging.getLogger(__name__)
 
@@ -50,13 +51,17 @@ class TableResult:
     held: int = 0                                # rows held back (sync/held.py), recorded in sinc_erros
     extra: dict = field(default_factory=dict)   # metadata added by a gate (e.g. held documents)
     levels: set = field(default_factory=set)    # keys of ``extra`` that are levels, not counts
+    written: object = field(default=None, repr=False, compare=False)   # keys written (sync/written.py), for the check
+    repaired: bool = False                      # compared in full because a check had marked it (sync/state.py)
 
     @property
     def changed(self) -> int:
         return self.inserted + self.updated + self.deleted
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        out = asdict(self)
+        out.pop("written", None)
+        return out
 
 
 def roles(store: StoreConfig, settings: Settings, direction: str) -> tuple[tuple[str, str], tuple[str, str]]:
@@ -95,12 +100,13 @@ def _sync_unit(settings: Settings, store_id: str, unit: list[TableConfig], run_i
                hook: Hook, batches: bool) -> list[TableResult]:
     store = settings.store(store_id)
     gate = gate_for(settings, unit)
-    batched = batches and all(t.cursor for t in unit)
+    marked = _marked(settings, store, unit)
+    batched = batches and all(t.cursor for t in unit) and not marked
     results: list[TableResult] | None = None
     window, floors, plans, seen = Window(), {}, [], set()
     while True:
         part, upper = _sync_batch(settings, store, unit, gate, window if batched else None, floors, plans,
-                                  seen, run_id, hook)
+                                  seen, run_id, hook, marked)
         results = part if results is None else [_add(a, b) for a, b in zip(results, part)]
         if upper is None:
             return results
@@ -117,11 +123,14 @@ def _add(a: TableResult, b: TableResult) -> TableResult:
         counted = k not in b.levels and isinstance(v, int) and isinstance(a.extra.get(k, 0), int)
         a.extra[k] = a.extra.get(k, 0) + v if counted else v
     a.levels |= b.levels
+    a.written = add_written(a.written, b.written)
+    a.repaired = a.repaired or b.repaired
     return a
 
 
 def _sync_batch(settings: Settings, store: StoreConfig, unit: list[TableConfig], gate: Gate | None,
-                window: Window | None, floors: dict, plans: list, seen: set, run_id: str | None, hook: Hook):
+                window: Window | None, floors: dict, plans: list, seen: set, run_id: str | None, hook: Hook,
+                marked: set = frozenset()):
     """One transaction of the unit: (results, the window's upper bound or None when it was the last).
 
     ``plans`` is filled by the first batch (reflection and type checks) and reused by the next;
@@ -148,7 +157,8 @@ def _sync_batch(settings: Settings, store: StoreConfig, unit: list[TableConfig],
             t0 = time.perf_counter()
             changes, compared, new_pos = compute_changes(plan, source, target, position, settings.diff_chunk_rows,
                                                          _bounded(window), settings.cursor_future_minutes,
-                                                         journal_wait_s=settings.journal.gap_wait_seconds)
+                                                         journal_wait_s=settings.journal.gap_wait_seconds,
+                                                         full=plan.config.name in marked)
             items.append((target_for(plan, direction), changes))
             results.append(TableResult(plan.config.name, direction, store.id,
                                        _mode(plan), compared,
@@ -194,10 +204,13 @@ def _sync_batch(settings: Settings, store: StoreConfig, unit: list[TableConfig],
             for plan, pos in zip(plans, positions):
                 if _positioned(plan):
                     set_cursor(tgt, store.id, plan.config.name, direction, pos, run_id)
+                if plan.config.name in marked:   # repaired by this full diff, in its transaction
+                    clear_repair(tgt, store.id, plan.config.name, direction)
         apply_s = time.perf_counter() - t0
     after_journal(settings, store, direction, plans, positions)   # producer's copy of the positions, pruning
-    for r, c in zip(results, counts):
+    for r, c, (_, ch), p in zip(results, counts, items, plans):
         r.inserted, r.updated, r.deleted = c["inserted"], c["updated"], c["deleted"]
+        r.written, r.repaired = written_keys(ch, p.mapping.store_key), r.table in marked
         r.duration_s = round(r.duration_s + apply_s / len(results), 4)
         r.held = sum(1 for h in held if h.table == r.table)
         if r.held:
@@ -205,6 +218,18 @@ def _sync_batch(settings: Settings, store: StoreConfig, unit: list[TableConfig],
             log.warning("%s (loja %s): %d linha(s) retida(s), registradas em sinc_erros; a primeira, chave %s: %s",
                         r.table, store.id, r.held, key_json(first.key), first.message)
     return results, None if window is None else window.upper
+
+
+def _marked(settings: Settings, store: StoreConfig, unit: list[TableConfig]) -> set:
+    """The unit's tables a failed check marked for a repairing full diff (``sync/state.py``)."""
+    direction = unit[0].direction
+    _, (tgt_url, tgt_role) = roles(store, settings, direction)
+    with naming_failures("leitura do estado", role=tgt_role, url=tgt_url), connect(tgt_url, tgt_role) as conn:
+        out = {t.name for t in unit if repair_marked(conn, store.id, t.name, direction)}
+    for name in sorted(out):
+        log.warning("%s (loja %s): a última conferência encontrou diferenças; comparando a tabela inteira "
+                    "para repará-las", name, store.id)
+    return out
 
 
 def _positioned(plan) -> bool:

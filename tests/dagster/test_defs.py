@@ -34,7 +34,8 @@ def test_names_users_expect(demo):
     assert auto.default_status == DefaultScheduleStatus.STOPPED and auto.job_name == "forcar_atualizacao"
     assert auto.cron_schedule == "*/5 * * * *"
     checks = {c.name for c in defs.resolve_asset_graph().asset_check_keys}
-    assert checks == {"origem_e_loja_conferem", "nenhuma_divergencia_restante", "sem_documentos_em_quarentena"}
+    assert checks == {"origem_e_loja_conferem", "nenhuma_divergencia_restante", "sem_documentos_em_quarentena",
+                      "sem_divergencias_restantes"}
 
 
 @pytest.mark.parametrize("minutes,cron,filtered", [
@@ -194,4 +195,4 @@ def test_each_feature_builds_its_own_definitions_merged_once(demo):
     names = {j.name for j in build_defs(bare).resolve_all_job_defs()}
     assert "alinhar_estoque" not in names and "relatorio_fiscal" not in names and "forcar_atualizacao" in names
     checks = {c.name for c in build_defs(bare).resolve_asset_graph().asset_check_keys}
-    assert checks == {"origem_e_loja_conferem"}
+    assert checks == {"origem_e_loja_conferem", "sem_divergencias_restantes"}
