@@ -1,9 +1,9 @@
 """The fast path for reads: the ADBC PostgreSQL driver streams Arrow straight from the server.
 
-Not used for SQLite: the ADBC SQLite driver links its own copy of the SQLite library, and two
-copies in one process do not share WAL locks — it was measured here reading a stale state of a
-file that Python's sqlite3 had just committed to (and such a pairing can corrupt a database).
-SQLite reads go through the DB-API path in ``reader.py``.
+SQLite's fast path is ``sqlite_helper.py``: the ADBC SQLite driver links its own copy of the
+SQLite library, and two copies in one process do not share WAL locks (measured here: a stale
+state of a file Python's sqlite3 had just committed to), so it runs in a helper process and
+``open_fast_reader`` returns that reader for a SQLite file.
 
 The statement is still built by SQLAlchemy (names quoted, values bound as parameters) and
 compiled for ADBC's ``$1`` placeholders. NUMERIC travels as exact text and is cast, vectorised,
@@ -81,6 +81,9 @@ class FastReader:
 
 def open_fast_reader(url: str) -> FastReader | None:
     """A fast reader for ``url`` when its engine and driver allow, else None."""
+    if make_url(url).get_backend_name() == "sqlite":
+        from sinc_pipeline.io.sqlite_helper import open_sqlite_reader
+        return open_sqlite_reader(url)
     try:
         return FastReader(url)
     except NotImplementedError:             # not PostgreSQL: the DB-API path is this engine's own

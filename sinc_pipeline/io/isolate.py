@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from sinc_pipeline.core.errors import DataError
-from sinc_pipeline.io.writer import Batch, Hook, Target, apply
+from sinc_pipeline.io.writer import Batch, Hook, Target, apply, run_batch
 from sinc_pipeline.sync.diff import Changes
 
 # MariaDB/MySQL codes of values a column cannot hold, whatever class the driver gives them
@@ -64,7 +64,7 @@ class _Careful:
     refused: list[Refused] = field(default_factory=list)
     statements: int = 0
 
-    def __call__(self, conn: Connection, stmt, params: list[dict], batch: Batch) -> int:
+    def __call__(self, conn: Connection, stmt, params: list, batch: Batch) -> int:
         item = next(i for i, (t, _) in enumerate(self.items) if t is batch.target)
         return self._try(conn, stmt, params, batch, item, 0, len(params), known_bad=False)
 
@@ -74,7 +74,7 @@ class _Careful:
         sp = conn.begin_nested()
         try:
             self.statements += 1
-            conn.execute(stmt, params[lo:hi])
+            run_batch(conn, stmt, params[lo:hi])
         except Exception as err:
             if not is_data_error(err):
                 raise
@@ -118,10 +118,10 @@ def _too_many(batch: Batch, refused: list[Refused]) -> DataError:
                           "não uma linha: corrija a coluna e rode de novo")
 
 
-def _annotate(conn: Connection, stmt, params: list[dict], batch: Batch) -> int:
+def _annotate(conn: Connection, stmt, params: list, batch: Batch) -> int:
     """The normal path's executor: plain executemany; an error names the keys of the batch."""
     try:
-        conn.execute(stmt, params)
+        run_batch(conn, stmt, params)
     except Exception as err:
         keys = batch.rows.select(batch.target.key)
         first, last = keys.slice(0, 1).to_pylist(), keys.slice(keys.num_rows - 1, 1).to_pylist()

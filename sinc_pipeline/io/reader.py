@@ -155,20 +155,26 @@ def _read_sqlite_json(conn: Connection, stmt: sa.Select, schema: pa.Schema) -> p
 def read_fastest(conn: Connection, table: sa.Table, physical: dict[str, str], filters: dict, extra,
                  schema: pa.Schema, chunk_rows: int, fast=None, bounded: bool = False) -> pa.Table:
     """The rows of ``table`` (logical ``schema``) by the fastest safe path of the engine: ADBC
-    (``fast``, PostgreSQL), then SQLite's joined integers or JSON, then the DB-API — same values.
+    (``fast``: PostgreSQL's, or SQLite's in a helper process for large reads), then SQLite's
+    joined integers or JSON, then the DB-API — same values.
 
     ``bounded``: ``extra`` selects few rows (a key lookup, a batch's cursor window), so SQLite
     reads them in one statement without first measuring their rowids."""
-    if fast is not None:
+    stmt = select_sql(table, physical, schema.names, filters, extra)
+    helper = getattr(fast, "dialect", None) == "sqlite"
+    if fast is not None and not (bounded and helper):
         try:
-            return fast.read(table, physical, schema.names, filters, extra, schema)
+            if not helper:
+                return fast.read(table, physical, schema.names, filters, extra, schema)
+            got = fast.read_sqlite(conn, stmt, schema)     # None: small, or read here (sqlite_helper.py)
+            if got is not None:
+                return got
         except Exception as err:  # noqa: BLE001 - the DB-API path gives the same values
             where = getattr(fast, "label", "?")
             warn_once(("leitura_adbc", where, table.name),
                       f"Leitura rápida (ADBC) falhou para a tabela {table.name!r} do banco {where}; lendo pelo "
                       "caminho DB-API, mais lento (mesmos valores). Motivo: "
                       + hide_password(driver_message(err), getattr(fast, "url", None)), log)
-    stmt = select_sql(table, physical, schema.names, filters, extra)
     if conn.dialect.name == "sqlite":
         if len(schema) == 1 and pa.types.is_int64(schema.field(0).type):
             return read_int_column_sqlite(conn, stmt, schema.names[0])

@@ -84,8 +84,8 @@ class Batch:
     start: int
 
 
-Execute = Callable[[Connection, object, list[dict], Batch], int] | None
-"""Runs one batch's statement with its parameters; returns the number of rows written."""
+Execute = Callable[[Connection, object, list, Batch], int] | None
+"""Runs one batch's statement (``run_batch``) with its parameters; returns the rows written."""
 
 
 def _params(rows: pa.Table, names: dict[str, str], extra: dict | None = None) -> list[dict]:
@@ -98,20 +98,67 @@ def _params(rows: pa.Table, names: dict[str, str], extra: dict | None = None) ->
     return [{**dict(zip(keys, vs)), **extra} for vs in zip(*values)] if cols else [dict(extra)] * rows.num_rows
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """A statement compiled once for the connection's dialect and run by the driver with one
+    tuple per row (``conn.exec_driver_sql``: SQLAlchemy's error classes and events still apply):
+    no dict per row and no per-row parameter assembly. Values go through SQLAlchemy's own bind
+    processors, a column at a time, so the driver receives exactly what ``conn.execute`` sends."""
+    sql: str
+    order: tuple[str, ...]           # bind names, in the statement's positional order
+    processors: dict                 # bind name -> SQLAlchemy's bind processor
+    fixed: dict                      # bind name -> value of the binds no row supplies (filters)
+
+    def rows(self, rows: pa.Table, names: dict[str, str], extra: dict | None = None) -> list[tuple]:
+        by_name = {names[c]: c for c in rows.column_names if c in names}
+        columns = []
+        for name in self.order:
+            proc = self.processors.get(name)
+            if name in by_name:
+                values = rows.column(by_name[name]).to_pylist()
+                columns.append(values if proc is None else [None if v is None else proc(v) for v in values])
+            else:
+                v = (extra or {}).get(name, self.fixed.get(name))
+                columns.append([v if proc is None or v is None else proc(v)] * rows.num_rows)
+        return list(zip(*columns)) if columns else [()] * rows.num_rows
+
+
+def prepare(conn: Connection, stmt, keys: Sequence[str]) -> Prepared | None:
+    """``stmt`` as a ``Prepared`` on SQLite (positional ``?`` binds), else None (the other engines
+    keep ``conn.execute``: their dialects batch executemany themselves)."""
+    if conn.dialect.name != "sqlite":
+        return None
+    compiled = stmt.compile(dialect=conn.dialect, column_keys=list(keys) if isinstance(stmt, sa.Insert) else None)
+    order = tuple(compiled.positiontup or ())
+    fixed = {k: v for k, v in compiled.construct_params(_check=False).items() if v is not None}
+    return Prepared(str(compiled), order, dict(compiled._bind_processors), fixed)
+
+
+def run_batch(conn: Connection, stmt, params: list) -> None:
+    """One executemany: a ``Prepared`` by the driver with tuples, else through SQLAlchemy."""
+    if isinstance(stmt, Prepared):
+        conn.exec_driver_sql(stmt.sql, params)
+    else:
+        conn.execute(stmt, params)
+
+
 def _run(conn: Connection, stmt, rows: pa.Table, names: dict[str, str], op: str, t: Target, hook: Hook,
          extra: dict | None = None, execute: Execute = None) -> int:
     """executemany in batches of ``BATCH`` rows, converting one batch at a time (memory stays flat
-    whatever the backlog); ``hook(op, table, rows_so_far)`` after each batch (tests inject faults)."""
+    whatever the backlog); ``hook(op, table, rows_so_far)`` after each batch (tests inject faults).
+    On SQLite the statement is compiled once and run with tuples (``Prepared``)."""
     n, table = 0, t.table.name
+    keys = [names[c] for c in rows.column_names if c in names] + list(extra or {})
+    prepared = prepare(conn, stmt, keys)
     for start in range(0, rows.num_rows, BATCH):
         part = rows.slice(start, BATCH)
-        chunk = _params(part, names, extra)
+        chunk = _params(part, names, extra) if prepared is None else prepared.rows(part, names, extra)
         try:
             if execute is None:
-                conn.execute(stmt, chunk)
+                run_batch(conn, prepared or stmt, chunk)
                 n += len(chunk)
             else:
-                n += execute(conn, stmt, chunk, Batch(op, t, part, start))
+                n += execute(conn, prepared or stmt, chunk, Batch(op, t, part, start))
         except Exception as err:
             err.sinc_table = table   # which table the write was on, for core.errors.naming_failures
             raise

@@ -122,7 +122,8 @@ def test_adbc_unavailable_for_a_database_is_warned_once(monkeypatch, caplog):
             raise NotImplementedError("sqlite")
 
     monkeypatch.setattr(fastread, "FastReader", NotPostgres)
-    assert fastread.open_fast_reader("sqlite:///x.db") is None  # SQLite has no fast path: nothing to say
+    assert fastread.open_fast_reader("sqlite://") is None        # in memory: no helper process can read it
+    assert fastread.open_fast_reader("sqlite:///x.db").dialect == "sqlite"   # a file: the helper (sqlite_helper)
     assert len(_warnings(caplog)) == 1
 
 
