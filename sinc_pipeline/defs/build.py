@@ -6,13 +6,14 @@ from dagster import Definitions
 
 from sinc_pipeline.settings import Settings
 from sinc_pipeline.defs import capture_jobs, fiscal_assets, held_assets, reconcile_assets, snapshot_assets, stock_assets, sync
-from sinc_pipeline.defs import alerts, hygiene
+from sinc_pipeline.defs import alerts, health_assets, hygiene
 from sinc_pipeline.defs.resources import lock_resource, settings_resource
 
 FEATURES = (sync, snapshot_assets, stock_assets, fiscal_assets, held_assets,
             capture_jobs, reconcile_assets)   # each: build(settings) -> Definitions
 FEATURES += (hygiene,)
 FEATURES += (alerts,)
+FEATURES += (health_assets,)
 
 
 def build_defs(settings: Settings) -> Definitions:
