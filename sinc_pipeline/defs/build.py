@@ -6,7 +6,7 @@ from dagster import Definitions
 
 from sinc_pipeline.settings import Settings
 from sinc_pipeline.defs import capture_jobs, fiscal_assets, held_assets, reconcile_assets, snapshot_assets, stock_assets, sync
-from sinc_pipeline.defs import alerts, health_assets, hygiene
+from sinc_pipeline.defs import alerts, freshness, health_assets, hygiene
 from sinc_pipeline.defs.resources import lock_resource, settings_resource
 
 FEATURES = (sync, snapshot_assets, stock_assets, fiscal_assets, held_assets,
@@ -14,6 +14,7 @@ FEATURES = (sync, snapshot_assets, stock_assets, fiscal_assets, held_assets,
 FEATURES += (hygiene,)
 FEATURES += (alerts,)
 FEATURES += (health_assets,)
+FEATURES += (freshness,)
 
 
 def build_defs(settings: Settings) -> Definitions:
