@@ -74,3 +74,24 @@ def test_protected_runs_hold_the_latest_event_per_partition():
           AssetEvent("materializacao", "b", None, 4, "r4"), AssetEvent("materializacao", "b", None, 6, "r5")]
     assert protected_runs(ev) == {"r2", "r1", "r3", "r5"}
     assert runs_to_delete(["r4", "r1", "r6"], protected_runs(ev)) == ["r4", "r6"]
+
+
+def test_counted_reports_after_each_batch_and_closes_the_source():
+    import pyarrow as pa
+
+    from sinc_pipeline.core.progress import counted
+    closed, calls = [], []
+
+    def source():
+        try:
+            for n in (3, 2, 4):
+                yield pa.record_batch([pa.array(range(n))], names=["x"])
+        finally:
+            closed.append(True)
+    stream = counted(source(), "t", 9, lambda *a: calls.append(a))
+    assert sum(b.num_rows for b in stream) == 9
+    assert calls == [("t", 3, 9), ("t", 5, 9), ("t", 9, 9)] and closed == [True]
+    early = counted(source(), "t", 0, lambda *a: calls.append(a))
+    next(early)
+    early.close()
+    assert closed == [True, True]
