@@ -6,7 +6,7 @@ from dagster import Definitions
 
 from sinc_pipeline.settings import Settings
 from sinc_pipeline.defs import capture_jobs, fiscal_assets, held_assets, reconcile_assets, snapshot_assets, stock_assets, sync
-from sinc_pipeline.defs import alerts, freshness, health_assets, hygiene
+from sinc_pipeline.defs import alerts, freshness, health_assets, hygiene, orphans
 from sinc_pipeline.defs.resources import lock_resource, settings_resource
 
 FEATURES = (sync, snapshot_assets, stock_assets, fiscal_assets, held_assets,
@@ -15,6 +15,7 @@ FEATURES += (hygiene,)
 FEATURES += (alerts,)
 FEATURES += (health_assets,)
 FEATURES += (freshness,)
+FEATURES += (orphans,)
 
 
 def build_defs(settings: Settings) -> Definitions:

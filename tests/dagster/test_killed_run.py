@@ -16,12 +16,13 @@ import time
 from pathlib import Path
 
 import yaml
-from dagster import DagsterRunStatus, RunRequest, RunsFilter, SkipReason, build_schedule_context
+from dagster import DagsterRunStatus, RunRequest, RunsFilter, SkipReason, build_schedule_context, build_sensor_context
 from dagster._daemon.monitoring import run_monitoring
 
 from sinc_pipeline import build_defs
 from sinc_pipeline.cli.instance import get_instance
 from sinc_pipeline.defs.alerts import run_stores
+from sinc_pipeline.defs.orphans import SENSOR, fail_orphans
 
 from ..helpers import rows, small_demo
 
@@ -62,7 +63,8 @@ def _wait_for(path: Path, proc: subprocess.Popen, seconds: float = 180) -> None:
         time.sleep(0.2)
 
 
-def test_killed_run_is_failed_by_monitoring_and_its_store_syncs_again(make_db, tmp_path, monkeypatch):
+def _killed_run(make_db, tmp_path, monkeypatch):
+    """A receive run of loja_01 in its own process, killed with SIGKILL mid-write."""
     st = small_demo(make_db, "sqlite", "sqlite", tmp_path)
     cfg = tmp_path / "sinc.yaml"
     cfg.write_text(yaml.safe_dump(st.model_dump(mode="json"), allow_unicode=True), encoding="utf-8")
@@ -90,6 +92,20 @@ def test_killed_run_is_failed_by_monitoring_and_its_store_syncs_again(make_db, t
     assert instance.get_run_by_id(run_id).status == DagsterRunStatus.STARTED   # nobody told Dagster
     assert store.id not in _evaluate(defs, instance)                           # so every tick skips it
 
+    return st, cfg, env, instance, record, store, defs
+
+
+def _syncs_again(defs, instance, store, cfg, env, st) -> None:
+    assert store.id in _evaluate(defs, instance)                               # requested again
+    done = subprocess.run([sys.executable, "-m", "sinc_pipeline", "run", JOB, "--store", store.id,
+                           "--config", str(cfg)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert rows(store.url, "SELECT COUNT(*) FROM produto") == rows(st.origin.url, "SELECT COUNT(*) FROM produtos")
+
+
+def test_killed_run_is_failed_by_monitoring_and_its_store_syncs_again(make_db, tmp_path, monkeypatch):
+    st, cfg, env, instance, record, store, defs = _killed_run(make_db, tmp_path, monkeypatch)
+    run_id = record.dagster_run.run_id
     # Dagster's monitoring pass, with its clock past the run's dagster/max_runtime
     limit = float(record.dagster_run.tags["dagster/max_runtime"])
     later = time.time() + limit + 60
@@ -99,8 +115,16 @@ def test_killed_run_is_failed_by_monitoring_and_its_store_syncs_again(make_db, t
     assert instance.get_run_by_id(run_id).status == DagsterRunStatus.FAILURE
     monkeypatch.undo()
 
-    assert store.id in _evaluate(defs, instance)                               # requested again
-    done = subprocess.run([sys.executable, "-m", "sinc_pipeline", "run", JOB, "--store", store.id,
-                           "--config", str(cfg)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert rows(store.url, "SELECT COUNT(*) FROM produto") == rows(st.origin.url, "SELECT COUNT(*) FROM produtos")
+    _syncs_again(defs, instance, store, cfg, env, st)
+
+
+def test_orphan_sensor_fails_the_dead_run_at_once(make_db, tmp_path, monkeypatch):
+    st, cfg, env, instance, record, store, defs = _killed_run(make_db, tmp_path, monkeypatch)
+    run_id = record.dagster_run.run_id
+    sensor = defs.get_sensor_def(SENSOR)
+    assert sensor.default_status.value == "RUNNING"
+    result = sensor(build_sensor_context(instance=instance))
+    assert "1 execução(ões) órfã(s)" in result.skip_message
+    assert instance.get_run_by_id(run_id).status == DagsterRunStatus.FAILURE
+    assert fail_orphans(instance) == []                                        # once
+    _syncs_again(defs, instance, store, cfg, env, st)
