@@ -174,5 +174,7 @@ def cmd_demo(args) -> int:
     _demo_capture(cfg)
     args.job, args.store, args.sets, args.json, args.config = "forcar_atualizacao", None, [], False, str(cfg)
     code = cmd_run(args)
+    args.job = "relatorio_saude"      # the health report once, so the UI shows saude_lojas from the start
+    cmd_run(args)
     print("\nAbra a interface: make ui  (ou: DAGSTER_HOME=$PWD/data/dagster .venv/bin/dagster dev -w workspace.yaml)")
     return code

@@ -5,12 +5,12 @@ from __future__ import annotations
 from dagster import Definitions
 
 from sinc_pipeline.settings import Settings
-from sinc_pipeline.defs import (capture_jobs, fiscal_assets, held_assets, reconcile_assets, snapshot_assets,
-                                stock_assets, sync, twoway_assets)
+from sinc_pipeline.defs import (alerts, capture_jobs, fiscal_assets, freshness, health_assets, held_assets, hygiene,
+                                orphans, reconcile_assets, snapshot_assets, stock_assets, sync, twoway_assets)
 from sinc_pipeline.defs.resources import lock_resource, settings_resource
 
-FEATURES = (sync, snapshot_assets, stock_assets, fiscal_assets, held_assets,
-            capture_jobs, reconcile_assets, twoway_assets)   # each: build(settings) -> Definitions
+FEATURES = (sync, snapshot_assets, stock_assets, fiscal_assets, held_assets, capture_jobs, reconcile_assets,
+            twoway_assets, hygiene, alerts, health_assets, freshness, orphans)   # each: build(settings) -> Definitions
 
 
 def build_defs(settings: Settings) -> Definitions:

@@ -19,6 +19,7 @@ from dagster import (AssetExecutionContext, Config, Definitions, MaterializeResu
                      OpExecutionContext, Out, Output, asset, define_asset_job, in_process_executor, job, op)
 from pydantic import Field
 
+from sinc_pipeline.defs.progress import log_progress
 from sinc_pipeline.provisioning.store_database import BootstrapResult, create_store_database
 from sinc_pipeline.defs.tags import job_tags
 from sinc_pipeline.settings import Settings, expand_env
@@ -137,7 +138,8 @@ def build_snapshot_asset(settings: Settings):
     def base_dados_loja(context: AssetExecutionContext, config: GerarBaseConfig) -> MaterializeResult:
         modo = config.modo.value if config.modo else None
         with core_step(context):
-            result = dump_store(settings, context.partition_key, modo, run_id=context.run_id)
+            result = dump_store(settings, context.partition_key, modo, run_id=context.run_id,
+                                progress=log_progress(context, context.partition_key))
         for note in result.notes:
             context.log.warning(note)
         m = result.manifest
@@ -160,7 +162,7 @@ def build_restore_job(settings: Settings):
             store = settings.store(config.loja)
             with store_lock(settings.dagster_home, store.id):
                 result = restore(LocalStorage(settings.snapshots.root), store.id, config.snapshot, destino,
-                                 replace=config.substituir)
+                                 replace=config.substituir, progress=log_progress(context, store.id))
         context.log.info(f"Loja {config.loja} restaurada no snapshot {result.snapshot_id} em {result.target}: "
                          f"{sum(result.tables.values())} linhas")
         return Output(None, metadata=restore_metadata(result))
@@ -181,7 +183,8 @@ def build_bootstrap_job(settings: Settings):
         description="Cria o banco da loja a partir da origem.")
     def criar_base_loja_op(context: OpExecutionContext):
         with core_step(context):
-            result = create_store_database(settings, context.partition_key, run_id=context.run_id)
+            result = create_store_database(settings, context.partition_key, run_id=context.run_id,
+                                           progress=log_progress(context, context.partition_key))
         context.log.info(f"Banco da loja {result.store} criado em {result.target}: "
                          f"{sum(result.tables.values())} linhas em {len(result.tables)} tabelas")
         return Output(None, metadata=bootstrap_metadata(result))

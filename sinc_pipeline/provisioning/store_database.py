@@ -34,6 +34,7 @@ from sinc_pipeline.settings import Settings, StoreConfig, TableConfig
 from sinc_pipeline.core.db import connect, redact
 from sinc_pipeline.io.declared import Declared, declared_of
 from sinc_pipeline.io.ddl import Created, TableSpec, create_tables, creation_order, loading
+from sinc_pipeline.core.progress import Progress, count_rows
 from sinc_pipeline.io.chunks import read_chunks
 from sinc_pipeline.core.errors import DataError, SchemaError, driver_message
 from sinc_pipeline.io.fastread import open_fast_reader
@@ -110,9 +111,11 @@ def _refuse_if_occupied(conn: Connection, settings: Settings, store: StoreConfig
     return existing
 
 
-def _copy(src: Connection, tgt: Connection, plan: TableCopy, chunk_rows: int, fast) -> tuple[int, object]:
+def _copy(src: Connection, tgt: Connection, plan: TableCopy, chunk_rows: int, fast,
+          progress: Progress | None = None) -> tuple[int, object]:
     """Copy one table in chunks; returns (rows, highest cursor value)."""
     cfg, rows, top = plan.config, 0, None
+    total = count_rows(src, plan.origin, plan.filters) if progress is not None else 0
     pieces = read_chunks(src, plan.origin, plan.schema, cfg.key, chunk_rows, plan.filters, fast)
     for _, piece in pieces:
         try:
@@ -122,6 +125,8 @@ def _copy(src: Connection, tgt: Connection, plan: TableCopy, chunk_rows: int, fa
                             "desfeita)", where=f"tabela {cfg.target_name!r}", cause=driver_message(err),
                             hint="confira se a tabela já existente aceita os valores da origem, ou apague-a "
                             "para que criar_base_loja a crie") from None
+        if progress is not None:
+            progress(cfg.target_name, rows, max(total, rows))
         if cfg.cursor and piece.num_rows:
             m = pc.max(piece.column(cfg.cursor)).as_py()
             if m is not None and (top is None or m > top):
@@ -129,8 +134,10 @@ def _copy(src: Connection, tgt: Connection, plan: TableCopy, chunk_rows: int, fa
     return rows, top
 
 
-def create_store_database(settings: Settings, store_id: str, run_id: str | None = None) -> BootstrapResult:
-    """Create the store's database from the origin; see the module docstring."""
+def create_store_database(settings: Settings, store_id: str, run_id: str | None = None,
+                          progress: Progress | None = None) -> BootstrapResult:
+    """Create the store's database from the origin; see the module docstring. ``progress(table,
+    done, total)`` after every chunk copied."""
     t0 = time.perf_counter()
     store = settings.store(store_id)
     result = BootstrapResult(store.id, redact(store.url))
@@ -152,7 +159,7 @@ def create_store_database(settings: Settings, store_id: str, run_id: str | None 
                 created.append(create_tables(tgt, [specs[p.config.target_name] for p in order if not p.exists]))
                 result.created += created[0].names
                 for plan in order:
-                    rows, top = _copy(src, tgt, plan, settings.chunk_size, fast)
+                    rows, top = _copy(src, tgt, plan, settings.chunk_size, fast, progress)
                     result.tables[plan.config.target_name] = rows
                     tops[plan.config.name] = top
             ensure_state_table(tgt)

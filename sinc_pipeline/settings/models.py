@@ -203,6 +203,19 @@ class FiscalConfig(_Model):
         return v
 
 
+class RetentionConfig(_Model):
+    runs_days: StrictInt = Field(30, ge=1, description="Runs (and their event logs) older than this are deleted "
+                                                       "by limpeza_dagster, except those holding a partition's latest "
+                                                       "materialization or check evaluation.")
+    hour: StrictInt = Field(4, ge=0, le=23)
+    timezone: str = "America/Sao_Paulo"
+
+
+class AlertsConfig(_Model):
+    webhook_url: str | None = None          # ${VAR} expanded; POSTed a JSON body per failed run
+    timeout_seconds: float = Field(5.0, gt=0, le=120)
+
+
 class Settings(_Model):
     origin: DatabaseConfig
     intervals: Intervals = Field(default_factory=Intervals)
@@ -221,6 +234,8 @@ class Settings(_Model):
     long_run_timeout_minutes: StrictInt = Field(360, ge=1)    # snapshot, restore, a new store's base
     dagster_home: str = "data/dagster"
     reports_root: str = "data/relatorios"
+    retention: RetentionConfig = Field(default_factory=RetentionConfig)
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
 
     def store(self, store_id: str) -> StoreConfig:
         for s in self.stores:

@@ -26,6 +26,8 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from sinc_pipeline.core.progress import Progress, count_rows, counted
+
 from sinc_pipeline.settings import Settings
 from sinc_pipeline.core.engines import engine_of
 from sinc_pipeline.snapshots import (COMPLETA, INCREMENTAL, KINDS, OPERACAO, LocalStorage, Manifest, SnapshotError,
@@ -113,8 +115,10 @@ def _parent_chain(storage: LocalStorage, store_id: str, mode: str | None, notes:
         return []
 
 
-def dump_store(settings: Settings, store_id: str, mode: str | None = None, run_id: str | None = None) -> DumpResult:
-    """Take a snapshot of the store's database; see the module docstring."""
+def dump_store(settings: Settings, store_id: str, mode: str | None = None, run_id: str | None = None,
+               progress: Progress | None = None) -> DumpResult:
+    """Take a snapshot of the store's database; see the module docstring. ``progress(table, done,
+    total)`` after every chunk (total 0 for an incremental: only changes are written)."""
     t0 = time.perf_counter()
     store = settings.store(store_id)
     storage = LocalStorage(settings.snapshots.root)
@@ -141,15 +145,17 @@ def dump_store(settings: Settings, store_id: str, mode: str | None = None, run_i
         with SnapshotWriter(storage, store.id, kind=kind, parent_id=chain[-1].id if chain else None,
                             source_engine=engine_of(conn), cursors=cursors) as writer:
             for src in sources:
+                total = 0
                 if kind == COMPLETA:
                     batches, schema = full_batches(conn, src, settings.chunk_size), src.schema
+                    total = count_rows(conn, src.table) if progress is not None else 0
                 else:
                     prev = previous_table(conn, src) if attached else None
                     compared_by[src.name] = "sqlite" if prev is not None else "parquet"
                     batches = sqlite_changes(conn, src, prev, settings.chunk_size) if prev is not None else \
                         parquet_changes(conn, src, storage, chain, settings.chunk_size)
                     schema = incremental_schema(src.schema, src.key)
-                stream = _preview(batches, previews, src.name)
+                stream = _preview(counted(batches, src.name, total, progress), previews, src.name)
                 try:
                     writer.write_table(src.name, stream, schema, src.key,
                                        src.declared.to_dict() if src.declared else None)

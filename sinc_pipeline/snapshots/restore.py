@@ -40,6 +40,7 @@ from sinc_pipeline.core.db import connect, redact
 from sinc_pipeline.core.errors import driver_message
 from sinc_pipeline.io.declared import Declared
 from sinc_pipeline.io.ddl import Created, TableSpec, create_tables, creation_order, loading
+from sinc_pipeline.core.progress import Progress, counted
 from sinc_pipeline.io.chunks import read_chunks
 from sinc_pipeline.snapshots import (LocalStorage, Manifest, SnapshotError, chain_for, materialize_chain,
                         snapshot_table_schema, verify_chain)
@@ -225,11 +226,12 @@ def _restore_cursors(conn: Connection, manifest: Manifest) -> int:
 
 
 def _load_one(conn: Connection, storage: LocalStorage, chain: list[Manifest], name: str, target_url: str,
-              result: RestoreResult, own: list) -> None:
+              result: RestoreResult, own: list, progress: Progress | None = None) -> None:
     entry, where = chain[-1].tables[name], redact(target_url)
     state = _reference_order(materialize_chain(storage, chain, name), own)
     try:
-        bulk_insert(conn, name, state.to_batches(max_chunksize=BATCH_ROWS))
+        bulk_insert(conn, name, counted(iter(state.to_batches(max_chunksize=BATCH_ROWS)), name, state.num_rows,
+                                        progress))
     except Exception as err:  # noqa: BLE001 - any driver's error, named for the user
         raise RestoreError(f"Gravação da tabela {name!r} no destino {where} falhou: {driver_message(err)}. "
                            "Nada foi gravado (a transação foi desfeita). Dica: confira se as tabelas já "
@@ -244,8 +246,9 @@ def _load_one(conn: Connection, storage: LocalStorage, chain: list[Manifest], na
 
 
 def restore(storage: LocalStorage, store_id: str, snapshot_ref: str, target_url: str,
-            replace: bool = False) -> RestoreResult:
-    """Rebuild the store's tables at ``snapshot_ref`` in ``target_url``; see the module docstring."""
+            replace: bool = False, progress: Progress | None = None) -> RestoreResult:
+    """Rebuild the store's tables at ``snapshot_ref`` in ``target_url``; see the module docstring.
+    ``progress(table, done, total)`` after every chunk written."""
     t0 = time.perf_counter()
     check_target_url(target_url)
     chain = chain_for(storage, store_id, snapshot_ref)
@@ -275,7 +278,7 @@ def restore(storage: LocalStorage, store_id: str, snapshot_ref: str, target_url:
                                    [n for n, p in plans.items() if p[0] == "create"],
                                    [n for n, p in plans.items() if p[0] in ("recreate", "empty")], 0)
             for name in plans:                                     # parents first, one table in memory at a time
-                _load_one(conn, storage, chain, name, target_url, result, own.get(name, []))
+                _load_one(conn, storage, chain, name, target_url, result, own.get(name, []), progress)
         result.cursors = _restore_cursors(conn, last)
     result.duration_s = round(time.perf_counter() - t0, 3)
     return result

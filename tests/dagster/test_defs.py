@@ -35,7 +35,7 @@ def test_names_users_expect(demo):
     assert auto.cron_schedule == "*/5 * * * *"
     checks = {c.name for c in defs.resolve_asset_graph().asset_check_keys}
     assert checks == {"origem_e_loja_conferem", "nenhuma_divergencia_restante", "sem_documentos_em_quarentena",
-                      "sem_divergencias_restantes"}
+                      "sem_divergencias_restantes", "freshness_check"}   # freshness: defs/freshness.py
 
 
 @pytest.mark.parametrize("minutes,cron,filtered", [
@@ -109,7 +109,8 @@ def test_forcar_atualizacao_runs_and_reports(demo):
         assert first.assets["receber_produtos"]["inseridas"] > 0
         assert "cursor" in first.assets["receber_produtos"]
         assert all(c["passou"] for c in first.checks.values())
-        assert len(first.checks) == len(demo.tables) + 1   # + enviar_documentos_fiscais:sem_documentos_em_quarentena
+        # + enviar_documentos_fiscais:sem_documentos_em_quarentena; + each table's freshness_check (defs/freshness.py)
+        assert len(first.checks) == 2 * len(demo.tables) + 1
         again = run_job(defs, "forcar_atualizacao", "loja_01", {}, instance)
         assert again.success
         assert all(a["inseridas"] == a["atualizadas"] == a["excluidas"] == 0 for a in again.assets.values())
@@ -195,4 +196,4 @@ def test_each_feature_builds_its_own_definitions_merged_once(demo):
     names = {j.name for j in build_defs(bare).resolve_all_job_defs()}
     assert "alinhar_estoque" not in names and "relatorio_fiscal" not in names and "forcar_atualizacao" in names
     checks = {c.name for c in build_defs(bare).resolve_asset_graph().asset_check_keys}
-    assert checks == {"origem_e_loja_conferem", "sem_divergencias_restantes"}
+    assert checks == {"origem_e_loja_conferem", "sem_divergencias_restantes", "freshness_check"}

@@ -1,0 +1,41 @@
+"""Freshness of the sync assets: Dagster's last-update freshness checks plus the sensor that
+evaluates them (``verificar_atualizacao``, on by default).
+
+A send table (``enviar_*``) is stale when it was not materialized for ``3 × intervals.send_minutes``,
+a receive table (``receber_*``) for ``3 × intervals.receive_minutes``. Dagster 1.13's
+``build_last_update_freshness_checks`` on a statically partitioned asset looks at the latest
+materialization of *any* partition: the check says "no store synced this table lately" (the
+scheduler or every store is down). Which store is behind is ``saude_lojas``'s per-store lag
+(``critico`` past the same three intervals).
+"""
+import datetime as dt
+
+from dagster import (AssetCheckSeverity, DefaultSensorStatus, Definitions, build_last_update_freshness_checks,
+                     build_sensor_for_freshness_checks)
+
+from sinc_pipeline.defs.sync_assets import keys_for
+from sinc_pipeline.health.report import STALE_INTERVALS
+from sinc_pipeline.settings import Settings
+
+SENSOR = "verificar_atualizacao"
+
+
+def freshness_checks(settings: Settings) -> list:
+    checks = []
+    for direction, minutes in (("send", settings.intervals.send_minutes),
+                               ("receive", settings.intervals.receive_minutes)):
+        keys = keys_for(settings, direction)
+        if keys:
+            checks += build_last_update_freshness_checks(
+                assets=keys, lower_bound_delta=dt.timedelta(minutes=STALE_INTERVALS * minutes),
+                severity=AssetCheckSeverity.WARN)
+    return checks
+
+
+def build(settings: Settings) -> Definitions:
+    checks = freshness_checks(settings)
+    if not checks:
+        return Definitions()
+    sensor = build_sensor_for_freshness_checks(freshness_checks=checks, name=SENSOR, minimum_interval_seconds=60,
+                                               default_status=DefaultSensorStatus.RUNNING)
+    return Definitions(asset_checks=checks, sensors=[sensor])
