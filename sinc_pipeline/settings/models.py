@@ -203,6 +203,12 @@ class FiscalConfig(_Model):
         return v
 
 
+class TickConfig(_Model):
+    """One tick of enviar_dados/receber_dados = one run; its stores in a bounded pool (defs/tick.py)."""
+    workers: StrictInt = Field(4, ge=1, le=64)               # stores synced at the same time in one run
+    origin_connections: StrictInt = Field(4, ge=1, le=64)    # stores syncing against the origin at once
+
+
 class Settings(_Model):
     origin: DatabaseConfig
     intervals: Intervals = Field(default_factory=Intervals)
@@ -221,6 +227,7 @@ class Settings(_Model):
     long_run_timeout_minutes: StrictInt = Field(360, ge=1)    # snapshot, restore, a new store's base
     dagster_home: str = "data/dagster"
     reports_root: str = "data/relatorios"
+    tick: TickConfig = Field(default_factory=TickConfig)
 
     def store(self, store_id: str) -> StoreConfig:
         for s in self.stores:
