@@ -15,7 +15,6 @@ results (each store's events are logged as it ends); the op fails at the end nam
 stores. The op's output (or its failure) carries ``lojas``: per store ``ok`` / ``falhou`` /
 ``travada`` and the error, which the CLI splits into one summary per store.
 """
-from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor, as_completed
