@@ -25,6 +25,7 @@ from dagster import (AssetCheckEvaluation, AssetCheckResult, AssetMaterializatio
 
 from sinc_pipeline.core.errors import LockedError, SincError
 from sinc_pipeline.core.locks import store_lock
+from sinc_pipeline.defs.failures import failure_metadata
 from sinc_pipeline.defs.metadata import result_metadata
 from sinc_pipeline.defs.preview import preview_check, preview_metadata
 from sinc_pipeline.defs.steps import core_step
@@ -50,6 +51,7 @@ class StoreOutcome:
     store: str
     status: str = OK
     error: str | None = None
+    parts: dict | None = None                     # a SincError's parts (defs/failures.py)
     events: list = field(default_factory=list)    # AssetMaterialization / AssetCheckEvaluation, in order
     lines: list = field(default_factory=list)     # (level, message) for the run's log
 
@@ -91,15 +93,18 @@ def sync_store(settings: Settings, store_id: str, direction: str, run_id: str, s
                     continue
                 log = lambda msg: out.lines.append(("info", msg))   # noqa: E731
                 out.events += _events(store_id, report_events(log, settings, store_id, unit, res))
+            if direction == "send" and settings.fiscal is not None:   # the fiscal quarantine check, per store
+                from sinc_pipeline.defs.fiscal_assets import quarantine_result
+                out.events.append(as_evaluation(store_id, quarantine_result(settings, store_id)))
         if failed:
             err = failed[0] if len(failed) == 1 else SincError(
                 f"{len(failed)} unidades de sincronização falharam:\n" + "\n".join(f"  - {e}" for e in failed))
-            out.status, out.error = FAILED, str(err)
+            out.status, out.error, out.parts = FAILED, str(err), failure_metadata(err)
     except LockedError as err:
         out.status, out.error = LOCKED, str(err)
         out.lines.append(("warning", f"Loja {store_id} pulada: {err}"))
     except SincError as err:
-        out.status, out.error = FAILED, str(err)
+        out.status, out.error, out.parts = FAILED, str(err), failure_metadata(err)
         out.lines.append(("error", f"Loja {store_id}: {err}"))
     except Exception as err:  # noqa: BLE001 - one store's bug must not lose the others' results
         out.status, out.error = FAILED, f"{type(err).__name__}: {err}"
@@ -145,6 +150,8 @@ def build_tick_op(settings: Settings, direction: str):
               "lojas_travadas": sorted(s for s, o in outcomes.items() if o.status == LOCKED)}
         failed = [s for s in stores if outcomes[s].status == FAILED]
         if failed:
+            if len(failed) == 1 and outcomes[failed[0]].parts:   # one store: its error's parts, as a single run had
+                md = {**outcomes[failed[0]].parts, **md}
             raise Failure(description=f"{len(failed)} de {len(stores)} loja(s) falharam: " + "; ".join(
                 f"{s}: {outcomes[s].error}" for s in failed), metadata=md)
         yield Output(None, metadata=md)
