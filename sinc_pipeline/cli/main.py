@@ -102,7 +102,7 @@ def cmd_run(args) -> int:
     from sinc_pipeline.settings import load_settings
     from sinc_pipeline.defs import build_defs
     from sinc_pipeline.cli.instance import get_instance
-    from sinc_pipeline.cli.run import job_is_partitioned, parse_sets, run_job
+    from sinc_pipeline.cli.run import job_is_partitioned, parse_sets, run_stores
 
     settings = load_settings(args.config)
     defs = build_defs(settings)
@@ -115,7 +115,7 @@ def cmd_run(args) -> int:
     else:
         stores = [s.id for s in settings.stores]
     sets = parse_sets(args.sets)
-    summaries = [run_job(defs, args.job, store, sets, instance) for store in stores]
+    summaries = run_stores(defs, args.job, stores, sets, instance)
     if args.json:
         single = args.store or not partitioned
         out = summaries[0].as_dict() if single else {"execucoes": [s.as_dict() for s in summaries]}

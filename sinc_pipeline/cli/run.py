@@ -1,4 +1,5 @@
-"""Run a job in process against the persistent instance, one store per run.
+"""Run a job in process against the persistent instance: one store per run, or one run for
+all the stores of a tick job (``enviar_dados`` / ``receber_dados``, ``defs/tick.py``).
 
 Used by the CLI (scripts, cron-less servers, tests). ``--set KEY=VALUE`` values go to every
 op of the job whose config has that field.
@@ -13,6 +14,7 @@ from dagster import DagsterEventType, DagsterInvalidConfigError, Definitions, Jo
 
 from sinc_pipeline.core.errors import SincError
 from sinc_pipeline.defs.metadata import SyncCounts, sync_counts
+from sinc_pipeline.defs.tick import OK, OP_NAME, RESULT_KEY, STORES_TAG, TICK_JOBS
 
 
 @dataclass
@@ -89,21 +91,24 @@ def _job(defs: Definitions, job_name: str) -> JobDefinition:
 
 
 def job_is_partitioned(defs: Definitions, job_name: str) -> bool:
-    return _job(defs, job_name).partitions_def is not None
+    """Whether the job runs per store: a partitioned job, or a tick job (one run, its stores in config)."""
+    return job_name in TICK_JOBS or _job(defs, job_name).partitions_def is not None
+
+
+def run_stores(defs: Definitions, job_name: str, stores: list[str | None], sets: dict[str, Any], instance,
+               log_level: str = "WARNING") -> list[RunSummary]:
+    """One summary per store: a tick job does all the stores in ONE run (``defs/tick.py``); any
+    other job one run per store (or one run, store None, for a job without partitions)."""
+    if job_name in TICK_JOBS and None not in stores:
+        return run_tick(defs, job_name, list(stores), sets, instance, log_level)
+    return [run_job(defs, job_name, s, sets, instance, log_level) for s in stores]
 
 
 def run_job(defs: Definitions, job_name: str, store: str | None, sets: dict[str, Any], instance,
             log_level: str = "WARNING") -> RunSummary:
-    job = _job(defs, job_name)
-    run_config = run_config_for(job, sets)
-    run_config["loggers"] = {"console": {"config": {"log_level": log_level}}}
-    try:
-        result = job.execute_in_process(run_config=run_config, instance=instance, partition_key=store,
-                                        raise_on_error=False, tags={"sinc/origem_execucao": "cli"})
-    except DagsterInvalidConfigError as err:
-        problems = "; ".join(e.message for e in err.errors) or str(err)
-        raise SincError(f"Opções inválidas para o job {job_name}: {problems}. "
-                        "Dica: confira os valores de --set (veja o launchpad do job no README).") from None
+    if job_name in TICK_JOBS and store is not None:
+        return run_tick(defs, job_name, [store], sets, instance, log_level)[0]
+    result = _execute(defs, job_name, sets, instance, log_level, partition_key=store)
     summary = RunSummary(store, job_name, result.run_id, result.success)
     for ev in result.get_asset_materialization_events():
         mat = ev.event_specific_data.materialization
@@ -123,6 +128,64 @@ def run_job(defs: Definitions, job_name: str, store: str | None, sets: dict[str,
     if not result.success and summary.error is None:
         summary.error = "Execução falhou; veja os eventos da execução no Dagster."
     return summary
+
+
+def _execute(defs: Definitions, job_name: str, sets: dict[str, Any], instance, log_level: str,
+             partition_key: str | None = None, lojas: list[str] | None = None):
+    job = _job(defs, job_name)
+    run_config = run_config_for(job, sets)
+    if lojas is not None:
+        op_name = OP_NAME[TICK_JOBS[job_name]]
+        run_config.setdefault("ops", {}).setdefault(op_name, {}).setdefault("config", {})["lojas"] = lojas
+    run_config["loggers"] = {"console": {"config": {"log_level": log_level}}}
+    tags = {"sinc/origem_execucao": "cli", **({STORES_TAG: ",".join(lojas)} if lojas else {})}
+    try:
+        return job.execute_in_process(run_config=run_config, instance=instance, partition_key=partition_key,
+                                      raise_on_error=False, tags=tags)
+    except DagsterInvalidConfigError as err:
+        problems = "; ".join(e.message for e in err.errors) or str(err)
+        raise SincError(f"Opções inválidas para o job {job_name}: {problems}. "
+                        "Dica: confira os valores de --set (veja o launchpad do job no README).") from None
+
+
+def run_tick(defs: Definitions, job_name: str, stores: list[str], sets: dict[str, Any], instance,
+             log_level: str = "WARNING") -> list[RunSummary]:
+    """A tick job for ``stores`` in one run, split into one summary per store: the materializations
+    and checks by their partition, each store's outcome from the op's ``lojas`` metadata."""
+    result = _execute(defs, job_name, sets, instance, log_level, lojas=stores)
+    by_store = {s: RunSummary(s, job_name, result.run_id, True) for s in stores}
+    outcome, run_error = {}, None
+    for ev in result.all_events:
+        data = ev.event_specific_data
+        if ev.event_type == DagsterEventType.ASSET_MATERIALIZATION:
+            mat = data.materialization
+            summary = by_store.get(mat.partition)
+            if summary is not None:
+                name, md = mat.asset_key.to_user_string(), {k: _value(v) for k, v in mat.metadata.items()}
+                summary.assets[name] = md
+                counts = sync_counts(defs, mat.asset_key, md)
+                if counts is not None:
+                    summary.syncs[name] = counts
+        elif ev.event_type == DagsterEventType.ASSET_CHECK_EVALUATION and data.partition in by_store:
+            severity = getattr(getattr(data, "severity", None), "value", "ERROR")
+            by_store[data.partition].checks[f"{data.asset_key.to_user_string()}:{data.check_name}"] = {
+                "passou": data.passed, "severidade": severity}
+        elif ev.event_type == DagsterEventType.STEP_OUTPUT:
+            outcome = _value(data.metadata.get(RESULT_KEY)) or outcome
+        elif ev.event_type in _FAILURES:
+            failure = getattr(data, "user_failure_data", None)
+            if failure is not None and RESULT_KEY in failure.metadata:
+                outcome = _value(failure.metadata[RESULT_KEY])
+            elif run_error is None:
+                run_error = _error_text(data)
+    for s, summary in by_store.items():
+        o = outcome.get(s)
+        if o is None:   # the op never reached this store (config refused, run failed before)
+            summary.success = False
+            summary.error = run_error or "Execução falhou; veja os eventos da execução no Dagster."
+        elif o["situacao"] != OK:
+            summary.success, summary.error = False, o["erro"]
+    return list(by_store.values())
 
 
 _FAILURES = (DagsterEventType.STEP_FAILURE, DagsterEventType.RESOURCE_INIT_FAILURE, DagsterEventType.RUN_FAILURE)

@@ -79,21 +79,27 @@ def _quarantine_check(settings: Settings):
                              "origem). Falha listando os documentos retidos e o motivo; corrigir os dados na loja e "
                              "enviar de novo os libera.")
     def sem_documentos_em_quarentena(context: AssetCheckExecutionContext) -> AssetCheckResult:
-        store_id = context.run.tags.get(PARTITION_TAG)
         with core_step(context):
-            held = open_entries(settings, store_id)
-        docs = held[held["tabela"] == fiscal.table]
-        listing = _table(docs.rename(columns={"chave_acesso": "chave", "grupo": "venda"}),
-                         ["documento", "chave", "venda", "motivo", "retido_em", "tentativas"],
-                         "Nenhum documento retido.")
-        return AssetCheckResult(passed=held.empty, metadata={
-            "loja": store_id or "todas",
-            "documentos_retidos": MetadataValue.int(len(docs)),
-            "linhas_retidas": MetadataValue.int(len(held)),
-            "retidos": listing,
-        })
+            return quarantine_result(settings, context.run.tags.get(PARTITION_TAG))
 
     return sem_documentos_em_quarentena
+
+
+def quarantine_result(settings: Settings, store_id: str | None) -> AssetCheckResult:
+    """The quarantine check's result for one store (also logged per store by the tick op, defs/tick.py)."""
+    fiscal = settings.fiscal
+    held = open_entries(settings, store_id)
+    docs = held[held["tabela"] == fiscal.table]
+    listing = _table(docs.rename(columns={"chave_acesso": "chave", "grupo": "venda"}),
+                     ["documento", "chave", "venda", "motivo", "retido_em", "tentativas"],
+                     "Nenhum documento retido.")
+    return AssetCheckResult(asset_key=AssetKey(f"enviar_{fiscal.table}"), check_name=QUARANTINE_CHECK,
+                            passed=held.empty, metadata={
+                                "loja": store_id or "todas",
+                                "documentos_retidos": MetadataValue.int(len(docs)),
+                                "linhas_retidas": MetadataValue.int(len(held)),
+                                "retidos": listing,
+                            })
 
 
 def build(settings: Settings) -> Definitions:

@@ -4,7 +4,8 @@ Any interval from 1 to 1440 minutes works: when cron can express it (a divisor o
 hours dividing 24) it is the cron itself; otherwise the schedule ticks every minute and runs
 only when the minutes since the Unix epoch are a multiple of the interval.
 
-A tick skips a store whose previous run *of the same job* is still queued or going, so an
+``enviar_dados`` / ``receber_dados`` request one run per tick listing the stores to do
+(``defs/tick.py``); ``forcar_atualizacao`` one run per store. A tick skips a store whose previous run *of the same job* is still queued or going, so an
 interval never piles up behind itself; the runs of other jobs do not count (send and receive
 of one store queue behind each other through the run queue's per-store limit, see
 ``cli/instance.py``, instead of making each other skip: each schedule keeps its interval).
@@ -17,6 +18,8 @@ from dagster import (DagsterRunStatus, DefaultScheduleStatus, RunRequest, RunsFi
                      SkipReason, schedule)
 
 from sinc_pipeline.settings import Settings
+from sinc_pipeline.defs.resources import PARTITION_TAG
+from sinc_pipeline.defs.tick import OP_NAME, STORES_TAG, TICK_JOBS
 
 IN_PROGRESS = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING,
                DagsterRunStatus.STARTED, DagsterRunStatus.CANCELING]
@@ -37,10 +40,28 @@ def is_due(when: dt.datetime, minutes: int) -> bool:
     return epoch_minutes % minutes == 0
 
 
+def run_stores(run) -> set[str]:
+    """The stores a run does: its partition (``forcar_atualizacao``), or the ``lojas`` of a tick run
+    (``defs/tick.py``: the ``sinc/lojas`` tag, else its op config; an empty list = every store)."""
+    if run.tags.get(PARTITION_TAG):
+        return {run.tags[PARTITION_TAG]}
+    if run.tags.get(STORES_TAG):
+        return set(run.tags[STORES_TAG].split(","))
+    for op_cfg in ((run.run_config or {}).get("ops") or {}).values():
+        lojas = ((op_cfg or {}).get("config") or {}).get("lojas")
+        if lojas is not None:
+            return set(lojas) or {ALL}
+    return {ALL}
+
+
+ALL = "*"
+
+
 def busy_stores(instance, job_name: str, store_ids: list[str]) -> set[str]:
     """The stores with a run of ``job_name`` still queued or going (one query for all stores)."""
     runs = instance.get_runs(filters=RunsFilter(job_name=job_name, statuses=IN_PROGRESS))
-    return {r.tags.get("dagster/partition") for r in runs} & set(store_ids)
+    busy = set().union(*(run_stores(r) for r in runs)) if runs else set()
+    return set(store_ids) if ALL in busy else busy & set(store_ids)
 
 
 def _requests(context: ScheduleEvaluationContext, settings: Settings, job_name: str, minutes: int, filtered: bool):
@@ -49,8 +70,13 @@ def _requests(context: ScheduleEvaluationContext, settings: Settings, job_name: 
         return SkipReason(f"Intervalo de {minutes} min: este minuto não é de execução.")
     stores = [s.id for s in settings.stores]
     busy = busy_stores(context.instance, job_name, stores)
-    requests = [RunRequest(partition_key=s, run_key=f"{job_name}:{s}:{when.isoformat()}")
-                for s in stores if s not in busy]
+    todo = [s for s in stores if s not in busy]
+    if job_name in TICK_JOBS:   # one run for the whole tick (defs/tick.py)
+        requests = [RunRequest(run_key=f"{job_name}:{when.isoformat()}", tags={STORES_TAG: ",".join(todo)},
+                               run_config={"ops": {OP_NAME[TICK_JOBS[job_name]]: {"config": {"lojas": todo}}}})
+                    ] if todo else []
+    else:
+        requests = [RunRequest(partition_key=s, run_key=f"{job_name}:{s}:{when.isoformat()}") for s in todo]
     if busy:
         context.log.info(f"Lojas puladas (execução anterior de {job_name} ainda em andamento): "
                          f"{', '.join(sorted(busy))}")

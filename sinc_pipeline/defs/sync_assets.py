@@ -96,8 +96,14 @@ def build_direction_asset(settings: Settings, direction: str, deps: list[AssetKe
 
 
 def _report(context: AssetExecutionContext, settings: Settings, store_id: str, unit: list[TableConfig], results):
+    yield from report_events(context.log.info, settings, store_id, unit, results)
+
+
+def report_events(log, settings: Settings, store_id: str, unit: list[TableConfig], results):
+    """What a unit's run shows in the UI, shared by the asset and the tick op (``defs/tick.py``):
+    one ``MaterializeResult`` per table, then its check (the rows written, re-read on both sides)."""
     for t, r in zip(unit, results):
-        context.log.info(f"{r.table} ({store_id}): {r.inserted} inseridas, {r.updated} atualizadas, "
+        log(f"{r.table} ({store_id}): {r.inserted} inseridas, {r.updated} atualizadas, "
                          f"{r.deleted} excluídas de {r.compared} comparadas")
         yield MaterializeResult(asset_key=table_key(t), metadata={**result_metadata(r), **report_metadata(r.extra)})
     for t, r in zip(unit, results):   # the rows this run wrote, plus aggregates (sync/verify.py)

@@ -216,6 +216,12 @@ class AlertsConfig(_Model):
     timeout_seconds: float = Field(5.0, gt=0, le=120)
 
 
+class TickConfig(_Model):
+    """One tick of enviar_dados/receber_dados = one run; its stores in a bounded pool (defs/tick.py)."""
+    workers: StrictInt = Field(4, ge=1, le=64)               # stores synced at the same time in one run
+    origin_connections: StrictInt = Field(4, ge=1, le=64)    # stores syncing against the origin at once
+
+
 class Settings(_Model):
     origin: DatabaseConfig
     intervals: Intervals = Field(default_factory=Intervals)
@@ -236,6 +242,7 @@ class Settings(_Model):
     reports_root: str = "data/relatorios"
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
+    tick: TickConfig = Field(default_factory=TickConfig)
 
     def store(self, store_id: str) -> StoreConfig:
         for s in self.stores:

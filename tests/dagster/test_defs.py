@@ -9,6 +9,7 @@ from dagster import (DagsterInstance, DagsterRun, DagsterRunStatus, DefaultSched
 from sinc_pipeline import build_defs
 from sinc_pipeline.defs.schedules import cron_for, is_due
 from sinc_pipeline.cli.run import run_job
+from sinc_pipeline.defs.tick import OP_NAME, STORES_TAG, TICK_JOBS
 
 from ..helpers import execute, rows, small_demo
 
@@ -57,13 +58,21 @@ def _run(job: str, run_id: str, status, store: str) -> DagsterRun:
     from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
     origin = RemoteJobOrigin(RemoteRepositoryOrigin(InProcessCodeLocationOrigin(
         LoadableTargetOrigin(module_name="sinc_pipeline.definitions")), "__repository__"), job)
-    return DagsterRun(job_name=job, run_id=run_id, status=status, tags={"dagster/partition": store},
-                      remote_job_origin=origin)
+    tags = {STORES_TAG: store} if job in TICK_JOBS else {"dagster/partition": store}
+    return DagsterRun(job_name=job, run_id=run_id, status=status, tags=tags, remote_job_origin=origin)
 
 
 def _tick(sched, instance, repo, when) -> list[str]:
+    """The stores a tick requests: a tick job's ONE run lists them in its config and tag; a
+    partitioned job requests one run per store."""
     ctx = build_schedule_context(instance=instance, scheduled_execution_time=when, repository_def=repo)
-    return sorted(r.partition_key for r in sched.evaluate_tick(ctx).run_requests or [])
+    requests = sched.evaluate_tick(ctx).run_requests or []
+    if sched.job_name not in TICK_JOBS:
+        return sorted(r.partition_key for r in requests)
+    assert len(requests) <= 1 and all(r.partition_key is None for r in requests)
+    stores = [s for r in requests for s in r.run_config["ops"][OP_NAME[TICK_JOBS[sched.job_name]]]["config"]["lojas"]]
+    assert [r.tags[STORES_TAG] for r in requests] == ([",".join(stores)] if requests else [])
+    return sorted(stores)
 
 
 def test_schedule_skips_store_with_run_of_same_job_in_progress(demo):
@@ -74,8 +83,26 @@ def test_schedule_skips_store_with_run_of_same_job_in_progress(demo):
         when = dt.datetime(2026, 11, 28, 12, 5, tzinfo=dt.timezone.utc)
         assert _tick(sched, instance, repo, when) == ["loja_01", "loja_02"]
         instance.add_run(DagsterRun(job_name="receber_dados", run_id="a" * 36, status=DagsterRunStatus.STARTED,
-                                    tags={"dagster/partition": "loja_01"}))
+                                    tags={STORES_TAG: "loja_01"}))
         assert _tick(sched, instance, repo, when) == ["loja_02"]
+        # a run launched from the launchpad names its stores in its config only; lojas: [] = all
+        instance.add_run(DagsterRun(job_name="receber_dados", run_id="b" * 36, status=DagsterRunStatus.STARTED,
+                                    run_config={"ops": {"rodada_recebimento": {"config": {"lojas": ["loja_02"]}}}}))
+        assert _tick(sched, instance, repo, when) == []
+        instance.delete_run("a" * 36)
+        instance.delete_run("b" * 36)
+        instance.add_run(DagsterRun(job_name="receber_dados", run_id="c" * 36, status=DagsterRunStatus.STARTED,
+                                    run_config={"ops": {"rodada_recebimento": {"config": {"lojas": []}}}}))
+        assert _tick(sched, instance, repo, when) == []
+
+
+def test_forced_update_schedule_still_one_run_per_store(demo):
+    defs = build_defs(demo)
+    sched = {s.name: s for s in defs.schedules}["atualizacao_automatica_5min"]
+    with instance_for_test() as instance:
+        when = dt.datetime(2026, 11, 28, 12, 5, tzinfo=dt.timezone.utc)
+        instance.add_run(_run("forcar_atualizacao", "d" * 36, DagsterRunStatus.STARTED, "loja_02"))
+        assert _tick(sched, instance, defs.get_repository_def(), when) == ["loja_01"]
 
 
 @pytest.mark.parametrize("status", [DagsterRunStatus.QUEUED, DagsterRunStatus.STARTED])

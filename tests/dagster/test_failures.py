@@ -41,7 +41,7 @@ def test_sinc_error_in_an_asset_shows_as_failure_with_where_and_hint(make_db, tm
     demo = small_demo(make_db, "sqlite", "sqlite", tmp_path)
     bad = demo.model_copy(update={"stores": [demo.stores[0].model_copy(update={
         "url": "postgresql+psycopg://sinc:s3gr3d0@127.0.0.1:1/nada"}), demo.stores[1]]})
-    job = build_defs(bad).resolve_job_def("enviar_dados")
+    job = build_defs(bad).resolve_job_def("forcar_atualizacao")
     with DagsterInstance.ephemeral() as instance:
         result = job.execute_in_process(instance=instance, partition_key="loja_01", raise_on_error=False)
     assert not result.success
