@@ -9,10 +9,11 @@ scheduler or every store is down). Which store is behind is ``saude_lojas``'s pe
 (``critico`` past the same three intervals).
 """
 import datetime as dt
+import time
 import warnings
 
-from dagster import (AssetCheckSeverity, DefaultSensorStatus, Definitions, build_last_update_freshness_checks,
-                     build_sensor_for_freshness_checks)
+from dagster import (AssetCheckEvaluation, AssetCheckSeverity, DefaultSensorStatus, Definitions, MetadataValue,
+                     build_last_update_freshness_checks, build_sensor_for_freshness_checks)
 
 from dagster._utils.warnings import SupersessionWarning
 
@@ -21,6 +22,9 @@ from sinc_pipeline.health.report import STALE_INTERVALS
 from sinc_pipeline.settings import Settings
 
 SENSOR = "verificar_atualizacao"
+CHECK_NAME = "freshness_check"                       # the name Dagster's factory gives its checks
+LAST_UPDATED = "dagster/last_updated_timestamp"      # the metadata keys its sensor reads
+FRESH_UNTIL = "dagster/fresh_until_timestamp"
 
 
 def freshness_checks(settings: Settings) -> list:
@@ -52,3 +56,19 @@ def build(settings: Settings) -> Definitions:
         sensor = build_sensor_for_freshness_checks(freshness_checks=checks, name=SENSOR, minimum_interval_seconds=60,
                                                    default_status=DefaultSensorStatus.RUNNING)
     return Definitions(asset_checks=checks, sensors=[sensor])
+
+
+def fresh_evaluations(settings: Settings, direction: str, keys) -> list[AssetCheckEvaluation]:
+    """What Dagster's freshness check would say right after ``keys`` were materialized: fresh, until
+    three intervals from now. The tick jobs (op jobs, ``defs/tick.py``) log these after syncing: the
+    sensor never re-runs a failed freshness check and waits for the run that updates the asset
+    (which, in an asset job, would carry the check itself)."""
+    minutes = settings.intervals.send_minutes if direction == "send" else settings.intervals.receive_minutes
+    now = time.time()
+    until = now + STALE_INTERVALS * minutes * 60
+    return [AssetCheckEvaluation(asset_key=k, check_name=CHECK_NAME, passed=True, severity=AssetCheckSeverity.WARN,
+                                 metadata={LAST_UPDATED: MetadataValue.timestamp(now),
+                                           FRESH_UNTIL: MetadataValue.float(until)},
+                                 description=f"Atualizado agora; fresco até {STALE_INTERVALS} intervalos "
+                                             f"({STALE_INTERVALS * minutes} min).")
+            for k in keys]

@@ -20,6 +20,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 
+from sinc_pipeline.defs.freshness import fresh_evaluations
 from dagster import (AssetCheckEvaluation, AssetCheckResult, AssetMaterialization, Config, Failure, MetadataValue,
                      OpExecutionContext, Output, in_process_executor, job, op)
 
@@ -144,6 +145,9 @@ def build_tick_op(settings: Settings, direction: str):
                 for level, msg in o.lines:
                     getattr(context.log, level)(msg)
                 yield from o.events       # logged as each store ends: a later failure keeps them
+        synced = {e.asset_key for o in outcomes.values() for e in o.events if isinstance(e, AssetMaterialization)}
+        if synced and not config.simular:
+            yield from fresh_evaluations(settings, direction, sorted(synced, key=lambda k: k.to_user_string()))
         summary = {s: {"situacao": outcomes[s].status, "erro": outcomes[s].error} for s in stores}
         md = {RESULT_KEY: MetadataValue.json(summary),
               "lojas_ok": sum(o.status == OK for o in outcomes.values()),
