@@ -80,7 +80,7 @@ def sync_store(settings: Settings, store_id: str, direction: str, run_id: str, s
     out = StoreOutcome(store_id)
     failed: list[SincError] = []
     try:
-        with store_lock(settings.dagster_home, store_id), origin:
+        with store_lock(settings.dagster_home, store_id, settings.tick.lock_wait_seconds), origin:
             for unit, res in run_units(settings, store_id, direction, run_id=run_id, simulate=simulate):
                 if isinstance(res, SincError):
                     out.lines.append(("error", f"{', '.join(t.name for t in unit)} ({store_id}): {res}"))

@@ -220,6 +220,7 @@ class TickConfig(_Model):
     """One tick of enviar_dados/receber_dados = one run; its stores in a bounded pool (defs/tick.py)."""
     workers: StrictInt = Field(4, ge=1, le=64)               # stores synced at the same time in one run
     origin_connections: StrictInt = Field(4, ge=1, le=64)    # stores syncing against the origin at once
+    lock_wait_seconds: StrictInt = Field(120, ge=0, le=3600)   # a store busy in another run: wait, then skip
 
 
 class Settings(_Model):
