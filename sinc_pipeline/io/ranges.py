@@ -38,18 +38,32 @@ def range_column(conn: Connection, table: sa.Table, schema: pa.Schema, key: list
     return None
 
 
-def column_stats_sql(table: sa.Table, column: str, filters: Mapping[str, object]) -> sa.Select:
-    """SELECT count, min and max of a physical ``column`` of the rows matching ``filters`` (physical)."""
+def column_stats_sql(table: sa.Table, column: str, filters: Mapping[str, object]) -> list[sa.Select]:
+    """The three statements of ``column_stats``: count, min and max of a physical ``column`` of the
+    rows matching ``filters`` (physical). Apart, because an engine answers ``min``/``max`` of an
+    indexed column from the index's ends, but not when they share a SELECT with ``count``
+    (SQLite: 0.1 ms each instead of a scan, 290 ms against 50 ms at 1M rows)."""
     col = table.c[column]
-    stmt = sa.select(sa.func.count(), sa.func.min(col), sa.func.max(col)).select_from(table)
-    for c, v in filters.items():
-        stmt = stmt.where(table.c[c] == v)
-    return stmt
+    out = []
+    for agg in (sa.func.count(), sa.func.min(col), sa.func.max(col)):
+        stmt = sa.select(agg).select_from(table)
+        for c, v in filters.items():
+            stmt = stmt.where(table.c[c] == v)
+        out.append(stmt)
+    return out
 
 
 def column_stats(conn: Connection, table: sa.Table, column: str, filters: Mapping[str, object]) -> Stats:
-    count, lo, hi = conn.execute(column_stats_sql(table, column, filters)).one()
-    return int(count), None if lo is None else int(lo), None if hi is None else int(hi)
+    count, lo, hi = (conn.execute(stmt).scalar() for stmt in column_stats_sql(table, column, filters))
+    return int(count or 0), None if lo is None else int(lo), None if hi is None else int(hi)
+
+
+def column_bounds(conn: Connection, table: sa.Table, column: str, filters: Mapping[str, object]) -> Stats:
+    """Like ``column_stats`` without the count (which scans): (-1, min, max), each from an end of
+    the index, whatever the table's size."""
+    _, lo, hi = column_stats_sql(table, column, filters)
+    lo, hi = conn.execute(lo).scalar(), conn.execute(hi).scalar()
+    return -1, None if lo is None else int(lo), None if hi is None else int(hi)
 
 
 def split_ranges(stats: Iterable[Stats], chunk_rows: int) -> list[Range] | None:

@@ -235,6 +235,7 @@ class Settings(_Model):
     fiscal: FiscalConfig | None = None
     chunk_size: StrictInt = Field(50_000, ge=100)
     diff_chunk_rows: StrictInt = Field(250_000, ge=1_000)
+    check_window_rows: StrictInt = Field(20_000, ge=10)   # key values the post-sync check aggregates per run
     batch_rows: StrictInt = Field(20_000, ge=100)   # rows per table per transaction of a cursor unit
     cursor_future_minutes: StrictInt = Field(60, ge=0)        # a cursor later than the DB's now + this: not a position
     run_timeout_minutes: StrictInt = Field(30, ge=1)          # a sync/stock/report run that hangs ends

@@ -148,9 +148,11 @@ def attach_previous(source: Source, folder: Path, snapshot_id: str) -> bool:
 # Cursors
 # ----------------------------------------------------------------------------------------------
 def store_cursors(conn: Connection, where=None) -> list[dict]:
+    """The positions (directions send and receive) of ``sinc_estado``; the repair marks and the
+    check's window positions (``<direção>-reparo``/``-janela``) are not part of a snapshot."""
     if not sa.inspect(conn).has_table(STATE_TABLE):
         return []
-    stmt = sa.select(state_table)
+    stmt = sa.select(state_table).where(state_table.c.direcao.in_(("send", "receive")))
     if where is not None:
         stmt = stmt.where(*where)
     out = []

@@ -106,13 +106,27 @@ def row_fingerprint(side: Side):
 
 @dataclass(frozen=True)
 class Buckets:
-    """Ranges ``[lo + b·step, lo + (b+1)·step)`` of the range column, numbered b = 0, 1, …"""
+    """Ranges ``[lo + b·step, lo + (b+1)·step)`` of the range column, numbered b = 0, 1, …,
+    ``count`` of them up to the highest key seen."""
     column: str
     lo: int
     step: int
+    count: int = 1
 
     def range(self, b: int) -> tuple[int | None, int | None]:
         return self.lo + b * self.step, self.lo + (b + 1) * self.step
+
+
+def key_buckets(column: str, bounds: list[tuple[int, int | None, int | None]], window_rows: int) -> Buckets:
+    """Buckets of ``min(BUCKET_ROWS, window_rows)`` key values over every side's (_, min, max):
+    planned from the key's ends alone (two index lookups per side, whatever the table's size)."""
+    lows = [b[1] for b in bounds if b[1] is not None]
+    highs = [b[2] for b in bounds if b[2] is not None]
+    if not lows:
+        return Buckets(column, 0, 1, 1)
+    lo, hi = min(lows), max(highs)
+    step = max(1, min(BUCKET_ROWS, window_rows))
+    return Buckets(column, lo, step, max(1, -(-(hi - lo + 1) // step)))
 
 
 def plan_buckets(column: str, stats: list[tuple[int, int | None, int | None]], rows: int = BUCKET_ROWS) -> Buckets:
@@ -124,29 +138,55 @@ def plan_buckets(column: str, stats: list[tuple[int, int | None, int | None]], r
     lo, hi = min(lows), max(highs)
     count = max(s[0] for s in stats)
     n = max(1, -(-count // rows))
-    return Buckets(column, lo, max(1, -(-(hi - lo + 1) // n)))
+    step = max(1, -(-(hi - lo + 1) // n))
+    return Buckets(column, lo, step, max(1, -(-(hi - lo + 1) // step)))
 
 
-def bucket_sums_sql(side: Side, buckets: Buckets) -> sa.Select:
-    """SELECT bucket, COUNT(*), SUM(fingerprint) of this side's rows (its filter), per bucket."""
-    col = _big(side, side.col(buckets.column))
+Chosen = tuple[int, int] | None   # buckets [first, last) only; None: every bucket
+
+
+def bucket_sums_sql(side: Side, buckets: Buckets, chosen: Chosen = None) -> sa.Select:
+    """SELECT bucket, COUNT(*), SUM(fingerprint) of this side's rows (its filter), per bucket;
+    ``chosen``: only the buckets [first, last), read as one index range."""
+    raw = side.col(buckets.column)
+    col = _big(side, raw)
     bucket = ((col - _lit(buckets.lo)) // _lit(buckets.step)).label("b")
     stmt = sa.select(bucket, sa.func.count().label("n"), sa.func.sum(row_fingerprint(side)).label("h")) \
         .select_from(side.table)
     for c, v in side.filters.items():
         stmt = stmt.where(side.col(c) == v)
+    if chosen is not None:
+        first, last = chosen
+        if first > 0:
+            stmt = stmt.where(raw >= buckets.range(first)[0])
+        if last < buckets.count:
+            stmt = stmt.where(raw < buckets.range(last)[0])
     return stmt.group_by(bucket)
 
 
-def bucket_sums(side: Side, buckets: Buckets) -> dict:
+def bucket_sums(side: Side, buckets: Buckets, chosen: Chosen = None) -> dict:
     """{bucket (None for NULL keys): (rows, fingerprint sum)} of one side."""
     with side.naming_failures("conferência (agregados no banco)"):
-        rows = side.conn.execute(bucket_sums_sql(side, buckets)).all()
+        rows = side.conn.execute(bucket_sums_sql(side, buckets, chosen)).all()
     return {None if b is None else int(b): (int(n), int(h or 0)) for b, n, h in rows}
 
 
-def both_bucket_sums(source: Side, target: Side, buckets: Buckets) -> tuple[dict, dict]:
-    """Both sides' bucket sums at once (the databases work in parallel)."""
+def _both(fn, source: Side, target: Side, *args):
+    """``fn`` on both sides at once (the databases work in parallel)."""
     with ThreadPoolExecutor(max_workers=1) as pool:
-        future = pool.submit(bucket_sums, target, buckets)
-        return bucket_sums(source, buckets), future.result()
+        future = pool.submit(fn, target, *args)
+        return fn(source, *args), future.result()
+
+
+def both_bucket_sums(source: Side, target: Side, buckets: Buckets, chosen: Chosen = None) -> tuple[dict, dict]:
+    return _both(bucket_sums, source, target, buckets, chosen)
+
+
+def row_count(side: Side) -> int:
+    with side.naming_failures("conferência (contagem de linhas)"):
+        stmt = side.select().with_only_columns(sa.func.count()).select_from(side.table)
+        return int(side.conn.execute(stmt).scalar() or 0)
+
+
+def both_counts(source: Side, target: Side) -> tuple[int, int]:
+    return _both(row_count, source, target)

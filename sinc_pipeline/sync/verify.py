@@ -30,12 +30,14 @@ import sqlalchemy as sa
 
 from sinc_pipeline.core.db import connect
 from sinc_pipeline.core.layout import resolve_plan
+from sinc_pipeline.fiscal.held_docs import quarantined_entries
 from sinc_pipeline.io.checksum import row_hashes
-from sinc_pipeline.io.ranges import column_stats, range_condition
+from sinc_pipeline.io.ranges import column_bounds, range_condition
 from sinc_pipeline.reconcile.compare import DIFFERENT, EXTRA, MISSING, Divergence, compare
 from sinc_pipeline.settings import Settings, TableConfig
 from sinc_pipeline.sync.cursors import bindable, future_limit
-from sinc_pipeline.sync.fingerprint import both_bucket_sums, fingerprintable, plan_buckets
+from sinc_pipeline.sync.fingerprint import both_bucket_sums, both_counts, fingerprintable, key_buckets
+from sinc_pipeline.sync.window import Window
 from sinc_pipeline.sync.held import key_json
 from sinc_pipeline.sync.held_store import entries_on
 from sinc_pipeline.sync.sides import Side, ranged_reads, read_both, sides_for
@@ -44,6 +46,8 @@ from sinc_pipeline.sync.unit import fast_readers, roles
 from sinc_pipeline.sync.written import Written
 
 FULL, WRITTEN = "completa", "linhas gravadas + agregados no banco"
+WINDOWED = "linhas gravadas + contagem + agregados de uma janela de faixas"
+IDLE = "nada gravado: agregados de uma janela de faixas"
 
 
 @dataclass
@@ -77,17 +81,21 @@ def verify_table(settings: Settings, store_id: str, table: TableConfig, written:
     direction = table.direction
     propagate = table.delete_policy == "propagate"
     (src_url, src_role), (tgt_url, tgt_role) = roles(store, settings, direction)
+    window = None
     with connect(src_url, src_role, snapshot=True) as src, connect(tgt_url, tgt_role, snapshot=True) as tgt:
         origin_conn, store_conn = (src, tgt) if direction == "receive" else (tgt, src)
         plan = resolve_plan(table, store, origin_conn, settings.origin.url, store_conn, store.url, scan=False)
         held = entries_on(tgt, store.id, direction, table.name)
+        if direction == "send":
+            held += quarantined_entries(settings, tgt, store.id, table.name, list(plan.mapping.store_key))
         with fast_readers(src_url, tgt_url) as fast:
             source, target = sides_for(plan, direction, src, tgt, settings.chunk_size, fast)
             if written is None:
                 (div, counts, sums), mode, ranges = _full(source, target, settings.diff_chunk_rows, propagate), FULL, None
             else:
+                window = Window.load(tgt, store.id, table.name, direction, settings.check_window_rows)
                 div, counts, sums, mode, ranges = _cheap(source, target, written.keys, settings.diff_chunk_rows,
-                                                         propagate)
+                                                         propagate, window)
             future = _future_rows(source, table, settings.cursor_future_minutes)
     unexplained = _not_held(div, {e["chave"] for e in held})
     passed = div.total == 0 and (not propagate or counts[0] == counts[1])
@@ -97,14 +105,18 @@ def verify_table(settings: Settings, store_id: str, table: TableConfig, written:
     if written is not None:
         detail["linhas_gravadas_conferidas"] = 0 if written.keys is None else written.keys.num_rows
     if ranges is not None:
-        detail["faixas_conferidas_no_banco"], detail["faixas_relidas"] = ranges
+        detail["faixas_conferidas_no_banco"], detail["faixas_relidas"], detail["faixas_da_tabela"] = ranges
     agreement = Agreement(table.name, passed, counts[0], counts[1], sums[0], sums[1], detail, held,
                           bool(held) and not passed and not unexplained, future, mode, divergence=div)
-    if mark and not passed and not agreement.only_held:
+    repair = mark and not passed and not agreement.only_held
+    if repair or (window is not None and window.moves):
         with connect(tgt_url, tgt_role, write=True) as conn:
             ensure_state_table(conn)
-            mark_repair(conn, store.id, table.name, direction)
-        agreement.marked = True
+            if window is not None and window.moves:
+                window.save(conn)
+            if repair:
+                mark_repair(conn, store.id, table.name, direction)
+        agreement.marked = repair
     return agreement
 
 
@@ -122,23 +134,26 @@ def _full(source: Side, target: Side, chunk_rows: int, propagate: bool):
     return div, tuple(rows), tuple(f"{v:016x}" for v in sums)
 
 
-def _cheap(source: Side, target: Side, written: pa.Table | None, chunk_rows: int, propagate: bool):
+def _cheap(source: Side, target: Side, written: pa.Table | None, chunk_rows: int, propagate: bool,
+           window: Window):
     """(divergence, rows, sums, mode, (ranges, ranges re-read)) after a sync; ``written`` None:
-    too many keys were written to read them back (the ranges still cover every row)."""
+    too many keys were written to read them back. The aggregates cover ``window``'s key ranges
+    (every range of a small table); the whole-table row count is taken when the run wrote rows."""
     div = Divergence(list(source.key))
+    wrote = written is None or written.num_rows > 0
     if written is not None and written.num_rows:
         keys = _unique(written.select(source.key))
         s, t = source.read_keys_in(keys), target.read_keys_in(keys)
         div.add(compare(s, t, source.key, propagate=propagate))
     col = source.range_column() if fingerprintable(source) else None
-    buckets = s_sums = t_sums = None
     if col is not None:
-        stats = []
+        bounds = []
         for side in (source, target):
-            with side.naming_failures("leitura das estatísticas da chave"):
-                stats.append(column_stats(*side.stats_side(col)))
-        buckets = plan_buckets(col, stats)
-        s_sums, t_sums = both_bucket_sums(source, target, buckets)
+            with side.naming_failures("leitura dos limites da chave"):
+                bounds.append(column_bounds(*side.stats_side(col)))
+        buckets = key_buckets(col, bounds, window.rows)
+        chosen = window.choose(buckets)
+        s_sums, t_sums = both_bucket_sums(source, target, buckets, chosen)
     if col is None or s_sums.get(None) != t_sums.get(None):
         # no integer ranges (or NULL keys that differ): the exact comparison, in Arrow
         full, counts, sums = _full(source, target, chunk_rows, propagate)
@@ -148,9 +163,15 @@ def _cheap(source: Side, target: Side, written: pa.Table | None, chunk_rows: int
         s, t = read_both(source, target, range_condition(source.col(col), buckets.range(b)),
                          range_condition(target.col(col), buckets.range(b)))
         div.add(compare(s, t, source.key, propagate=propagate))
-    counts = (sum(n for n, _ in s_sums.values()), sum(n for n, _ in t_sums.values()))
+    if chosen is None:           # every range: the counts are the table's
+        counts = (sum(n for n, _ in s_sums.values()), sum(n for n, _ in t_sums.values()))
+    elif wrote:
+        counts = both_counts(source, target)
+    else:
+        counts = (sum(n for n, _ in s_sums.values()), sum(n for n, _ in t_sums.values()))
     sums = tuple(f"{sum(h for _, h in d.values()) & ((1 << 64) - 1):016x}" for d in (s_sums, t_sums))
-    return _dedup(div), counts, sums, WRITTEN, (len(set(s_sums) | set(t_sums)), len(bad))
+    mode = WRITTEN if chosen is None else (WINDOWED if wrote else IDLE)
+    return _dedup(div), counts, sums, mode, (len(set(s_sums) | set(t_sums)), len(bad), buckets.count)
 
 
 def _unique(keys: pa.Table) -> pa.Table:

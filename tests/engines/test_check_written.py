@@ -105,3 +105,51 @@ def test_bucket_sums_see_a_changed_price(demo):
         src, tgt = sides_for(plan, "receive", o, s, 1000)
         got, want = bucket_sums(tgt, b), bucket_sums(src, b)
     assert [k for k in want if want[k] != got.get(k)] == [(10 - 1) // b.step]
+
+
+def test_an_idle_check_aggregates_one_window_and_goes_round_the_table(demo):
+    """A table larger than ``check_window_rows`` is aggregated one window per check, the next
+    window at the next check: an idle check costs the same whatever the table's size, and a row
+    edited behind the sync's back is found within one round of windows."""
+    st = demo.model_copy(update={"check_window_rows": 20})
+    unit = produtos(st)
+    table = unit[0]
+    store_url = st.store("loja_01").url
+    hi = rows(store_url, "SELECT max(id) FROM produto")[0][0]
+    execute(st.origin.url, "UPDATE produtos SET atualizado_em = :t WHERE id = :i", {"t": dt.datetime(2020, 1, 1), "i": hi})
+    sync_unit(st, "loja_01", unit)           # outside any cursor window from now on
+    windows = -(-hi // 20)
+    assert windows >= 3
+    execute(store_url, "UPDATE produto SET preco_venda = 0.01 WHERE id = :i", {"i": hi})   # the last window
+    seen = []
+    for _ in range(windows):
+        r = sync_unit(st, "loja_01", unit)[0]
+        assert r.changed == 0
+        a = _check(st, r, table)
+        assert a.detail["faixas_da_tabela"] == windows and a.detail["faixas_conferidas_no_banco"] == 1
+        seen.append(a.passed)
+        if not a.passed:
+            assert a.detail["diferentes"] == 1 and a.marked
+            break
+    assert seen[-1] is False and all(seen[:-1]), seen
+    assert len(seen) <= windows
+    r = sync_unit(st, "loja_01", unit)[0]            # the mark: a full diff repairs the row
+    assert r.repaired and r.updated == 1
+
+
+def test_a_check_after_writes_counts_the_whole_table(demo):
+    """Rows the run wrote: the whole-table count is compared too, so a row deleted at the store
+    outside this check's window still fails it."""
+    st = demo.model_copy(update={"check_window_rows": 20})
+    unit = produtos(st)
+    store_url = st.store("loja_01").url
+    hi = rows(store_url, "SELECT max(id) FROM produto")[0][0]
+    execute(st.origin.url, "UPDATE produtos SET atualizado_em = :t WHERE id = :i", {"t": dt.datetime(2020, 1, 1), "i": hi})
+    sync_unit(st, "loja_01", unit)
+    execute(store_url, "DELETE FROM produto WHERE id = :i", {"i": hi})   # behind the sync's back
+    execute(st.origin.url, "UPDATE produtos SET preco = preco + 1, atualizado_em = :t WHERE id = 1",
+            {"t": dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)})
+    r = sync_unit(st, "loja_01", unit)[0]
+    assert r.updated == 1
+    a = _check(st, r, unit[0])
+    assert a.source_rows == a.target_rows + 1 and not a.passed and a.marked
