@@ -4,7 +4,7 @@
   follow each other, each with its pool).
 * ``multiprocess``: one process per step on this machine, up to ``tick.shards`` at once.
 * ``celery``: each step is a task on ``tick.celery.broker``, run by whichever Celery worker
-  listening on ``tick.celery.queue`` takes it (``sinc_pipeline.celery_app``), on any machine that
+  listening on ``tick.celery.queue`` takes it (``defs/celery_app.py``), on any machine that
   shares the instance and has the same code and config.
 
 ``JobDefinition.execute_in_process`` (the CLI's default, the tests) always runs in process,
