@@ -111,7 +111,8 @@ def cmd_run(args) -> int:
     settings = load_settings(args.config)
     defs = build_defs(settings)
     instance = get_instance(settings.dagster_home)
-    if args.executor and args.config:   # the run's other processes load the job from $SINC_CONFIG
+    executor = getattr(args, "executor", False)
+    if executor and args.config:   # the run's other processes load the job from $SINC_CONFIG
         os.environ["SINC_CONFIG"] = str(Path(args.config).resolve())
     partitioned = job_is_partitioned(defs, args.job)
     if not partitioned:
@@ -121,7 +122,7 @@ def cmd_run(args) -> int:
     else:
         stores = [s.id for s in settings.stores]
     sets = parse_sets(args.sets)
-    summaries = run_stores(defs, args.job, stores, sets, instance, executor=args.executor)
+    summaries = run_stores(defs, args.job, stores, sets, instance, executor=executor)
     if args.json:
         single = args.store or not partitioned
         out = summaries[0].as_dict() if single else {"execucoes": [s.as_dict() for s in summaries]}
