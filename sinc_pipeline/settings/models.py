@@ -19,6 +19,7 @@ from sinc_pipeline.fiscal.rules import SERIES_MAX, SERIES_MIN, normalize_cnpj
 DEFAULT_CONFIG_PATH = "data/sinc.yaml"
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 STORE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]*$")
+QUEUE = re.compile(r"^[A-Za-z0-9_.\-]+$")
 ENV_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
@@ -220,8 +221,17 @@ class TickCeleryConfig(_Model):
     """Where the Celery executor sends a tick's steps (``tick.executor: celery``, defs/executors.py)."""
     broker: str = "amqp://guest:guest@127.0.0.1:5672//"   # ${VAR} expanded; RabbitMQ or redis://
     backend: str = "rpc://"                               # results: rpc:// (the broker) or redis://...
-    queue: str = Field("dagster", pattern=r"^[A-Za-z0-9_.\-]+$")   # the workers' -Q
+    queue: str = "dagster"                                # the workers' -Q
     config_source: dict[str, Any] = Field(default_factory=dict)   # more Celery settings (lowercase names)
+
+    @field_validator("queue")
+    @classmethod
+    def _queue(cls, v: str) -> str:
+        from pydantic_core import PydanticCustomError
+        if not QUEUE.match(v):
+            raise PydanticCustomError("queue", "nome de fila inválido. Dica: use letras, dígitos, _, . e -, "
+                                               "o mesmo nome do -Q dos workers (ex.: dagster)")
+        return v
 
 
 class TickConfig(_Model):

@@ -68,3 +68,14 @@ def test_a_failing_store_in_a_shard_fails_the_run_naming_it_and_keeps_the_others
     assert all(by[s].success and by[s].assets for s in ("loja_01", "loja_02", "loja_04"))
     assert run.status.value == "FAILURE" and [f.step_key for f in failures] == ["resultado_recebimento"]
     assert "loja_03" in failures[0].event_specific_data.user_failure_data.description
+
+
+def test_simular_reaches_every_shard_and_nothing_is_written(make_db, tmp_path):
+    st = _settings(make_db, tmp_path, shards=2)
+    defs, stores = build_defs(st), [s.id for s in st.stores]
+    with DagsterInstance.ephemeral() as instance:
+        preview = run_tick(defs, "receber_dados", stores, {"simular": True}, instance)   # --set simular=true
+        real = run_tick(defs, "receber_dados", stores, {}, instance)
+    assert all(s.success for s in preview + real)
+    changes = lambda out: sum(c.inserted + c.updated + c.deleted for s in out for c in s.syncs.values())  # noqa: E731
+    assert changes(real) > 0                     # the preview left the work to the real run
