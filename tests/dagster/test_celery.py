@@ -47,16 +47,17 @@ def _need(name: str) -> None:
         pytest.skip(msg)
 
 
-def _stop(proc: subprocess.Popen) -> None:
-    """Warm shutdown (SIGTERM) of the process we started; SIGKILL by its PID if it hangs."""
-    if proc.poll() is not None:
-        return
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(STOP_S)
-    except subprocess.TimeoutExpired:
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(STOP_S)
+def _stop(procs: list[subprocess.Popen]) -> None:
+    """Warm shutdown (SIGTERM) of the processes we started, all at once; SIGKILL by PID if one hangs."""
+    for proc in procs:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    for proc in procs:
+        try:
+            proc.wait(STOP_S)
+        except subprocess.TimeoutExpired:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait(STOP_S)
 
 
 def _wait_ready(workers: list[tuple[subprocess.Popen, Path]]) -> None:
@@ -123,8 +124,7 @@ def test_one_tick_sharded_over_two_celery_workers(make_db, tmp_path, case):
             pytest.fail(f"a rodada não terminou em {RUN_S} s: {err.stderr}\n"
                         + "\n".join(log.read_text()[-2000:] for _, log in workers))
     finally:
-        for proc, _ in workers:
-            _stop(proc)
+        _stop([proc for proc, _ in workers])
         _drop_queue(settings, queue)
     assert cli.returncode == 0, cli.stdout[-3000:] + cli.stderr[-3000:]
     runs = json.loads(cli.stdout)["execucoes"]
