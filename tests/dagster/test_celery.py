@@ -97,7 +97,9 @@ def test_one_tick_sharded_over_two_celery_workers(make_db, tmp_path, case):
     raw["tick"] = {"shards": 4, "workers": 2, "executor": "celery",
                    "celery": {"broker": broker, "backend": backend, "queue": queue,
                               # a busy worker takes no second task: the shards spread over both
-                              "config_source": {"task_acks_late": True, "worker_prefetch_multiplier": 1}}}
+                              "config_source": {"task_acks_late": True, "worker_prefetch_multiplier": 1,
+                                                # rpc:// reply queues left on the shared broker expire
+                                                "result_expires": 60}}}
     settings = parse_settings(raw)
     cfg = tmp_path / "sinc.yaml"
     cfg.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
