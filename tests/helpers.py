@@ -9,14 +9,27 @@ import sqlalchemy as sa
 
 from sinc_pipeline.settings import Settings, parse_settings
 from sinc_pipeline.core.db import get_engine
-from sinc_pipeline.demo.generate import config_text, demo_stores, populate
+from sinc_pipeline.demo.generate import config_text, demo_stores, populate, store_cnpj
 from sinc_pipeline.sync.direction import sync_direction
 
 SMALL = {"products": 60, "customers": 20, "sales_per_store": 24}
 
 
 def small_demo(make_db, origin_engine: str, store_engine: str, tmp_path, **sizes) -> Settings:
-    stores = demo_stores()
+    return parse_settings(demo_raw(make_db, origin_engine, store_engine, tmp_path, **sizes))
+
+
+def many_stores(n: int) -> list[dict]:
+    """``n`` demo stores (``loja_01``…), each its own CNPJ and series, in the demo's layout."""
+    base = demo_stores()[0]
+    return [dict(base, id=f"loja_{i:02d}", loja_id=i, nome=f"Mercado Central — Filial {i}", cnpj=store_cnpj(i),
+                 nfe_series=i, nfce_series=100 + i, contingency_series=200 + i) for i in range(1, n + 1)]
+
+
+def demo_raw(make_db, origin_engine: str, store_engine: str, tmp_path, stores: list[dict] | None = None,
+             **sizes) -> dict:
+    """The demo's config as parsed YAML (before validation), its databases created and filled."""
+    stores = stores or demo_stores()
     for s in stores:
         s["url"] = make_db(store_engine)
     demo = populate(make_db(origin_engine), stores, **(sizes or SMALL))
@@ -24,7 +37,7 @@ def small_demo(make_db, origin_engine: str, store_engine: str, tmp_path, **sizes
     raw["dagster_home"] = str(tmp_path / "dagster")
     raw["snapshots"]["root"] = str(tmp_path / "snapshots")
     raw["reports_root"] = str(tmp_path / "relatorios")
-    return parse_settings(raw)
+    return raw
 
 
 def sync_all(settings: Settings, store_id: str, directions=("send", "receive"), hook=None) -> dict:

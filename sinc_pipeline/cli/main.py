@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -19,6 +20,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
                      help="opção do launchpad, ex.: --set modo=completa")
     run.add_argument("--json", action="store_true", help="imprime as contagens por ativo em JSON")
+    run.add_argument("--executor", action="store_true",
+                     help="enviar_dados/receber_dados no executor do job (tick.executor: processos ou workers "
+                          "Celery) em vez de neste processo")
     run.add_argument("--config", help="arquivo de configuração (padrão: $SINC_CONFIG ou data/sinc.yaml)")
     chk = sub.add_parser("check", help="valida um arquivo de configuração")
     chk.add_argument("path", nargs="?")
@@ -107,6 +111,9 @@ def cmd_run(args) -> int:
     settings = load_settings(args.config)
     defs = build_defs(settings)
     instance = get_instance(settings.dagster_home)
+    executor = getattr(args, "executor", False)
+    if executor and args.config:   # the run's other processes load the job from $SINC_CONFIG
+        os.environ["SINC_CONFIG"] = str(Path(args.config).resolve())
     partitioned = job_is_partitioned(defs, args.job)
     if not partitioned:
         stores = [None]
@@ -115,7 +122,7 @@ def cmd_run(args) -> int:
     else:
         stores = [s.id for s in settings.stores]
     sets = parse_sets(args.sets)
-    summaries = run_stores(defs, args.job, stores, sets, instance)
+    summaries = run_stores(defs, args.job, stores, sets, instance, executor=executor)
     if args.json:
         single = args.store or not partitioned
         out = summaries[0].as_dict() if single else {"execucoes": [s.as_dict() for s in summaries]}

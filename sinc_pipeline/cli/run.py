@@ -96,18 +96,19 @@ def job_is_partitioned(defs: Definitions, job_name: str) -> bool:
 
 
 def run_stores(defs: Definitions, job_name: str, stores: list[str | None], sets: dict[str, Any], instance,
-               log_level: str = "WARNING") -> list[RunSummary]:
+               log_level: str = "WARNING", executor: bool = False) -> list[RunSummary]:
     """One summary per store: a tick job does all the stores in ONE run (``defs/tick.py``); any
-    other job one run per store (or one run, store None, for a job without partitions)."""
+    other job one run per store (or one run, store None, for a job without partitions).
+    ``executor``: a tick job runs on its own executor (``tick.executor``), see ``run_tick``."""
     if job_name in TICK_JOBS and None not in stores:
-        return run_tick(defs, job_name, list(stores), sets, instance, log_level)
-    return [run_job(defs, job_name, s, sets, instance, log_level) for s in stores]
+        return run_tick(defs, job_name, list(stores), sets, instance, log_level, executor)
+    return [run_job(defs, job_name, s, sets, instance, log_level, executor) for s in stores]
 
 
 def run_job(defs: Definitions, job_name: str, store: str | None, sets: dict[str, Any], instance,
-            log_level: str = "WARNING") -> RunSummary:
+            log_level: str = "WARNING", executor: bool = False) -> RunSummary:
     if job_name in TICK_JOBS and store is not None:
-        return run_tick(defs, job_name, [store], sets, instance, log_level)[0]
+        return run_tick(defs, job_name, [store], sets, instance, log_level, executor)[0]
     result = _execute(defs, job_name, sets, instance, log_level, partition_key=store)
     summary = RunSummary(store, job_name, result.run_id, result.success)
     for ev in result.get_asset_materialization_events():
@@ -130,8 +131,18 @@ def run_job(defs: Definitions, job_name: str, store: str | None, sets: dict[str,
     return summary
 
 
+DEFINITIONS_MODULE = "sinc_pipeline.definitions"   # what workspace.yaml loads: defs from $SINC_CONFIG
+
+
+def reconstructable_job(job_name: str):
+    """The job as another process loads it (the run's steps in other processes or on Celery
+    workers): ``sinc_pipeline.definitions`` built from ``$SINC_CONFIG``."""
+    from dagster._core.definitions.reconstruct import ReconstructableRepository
+    return ReconstructableRepository.for_module(DEFINITIONS_MODULE, "defs").get_reconstructable_job(job_name)
+
+
 def _execute(defs: Definitions, job_name: str, sets: dict[str, Any], instance, log_level: str,
-             partition_key: str | None = None, lojas: list[str] | None = None):
+             partition_key: str | None = None, lojas: list[str] | None = None, executor: bool = False):
     job = _job(defs, job_name)
     run_config = run_config_for(job, sets)
     if lojas is not None:
@@ -140,6 +151,10 @@ def _execute(defs: Definitions, job_name: str, sets: dict[str, Any], instance, l
     run_config["loggers"] = {"console": {"config": {"log_level": log_level}}}
     tags = {"sinc/origem_execucao": "cli", **({STORES_TAG: ",".join(lojas)} if lojas else {})}
     try:
+        if executor and job.executor_def.name != "in_process":
+            from dagster import execute_job
+            return execute_job(reconstructable_job(job_name), instance, run_config=run_config, tags=tags,
+                               raise_on_error=False)
         return job.execute_in_process(run_config=run_config, instance=instance, partition_key=partition_key,
                                       raise_on_error=False, tags=tags)
     except DagsterInvalidConfigError as err:
@@ -149,10 +164,13 @@ def _execute(defs: Definitions, job_name: str, sets: dict[str, Any], instance, l
 
 
 def run_tick(defs: Definitions, job_name: str, stores: list[str], sets: dict[str, Any], instance,
-             log_level: str = "WARNING") -> list[RunSummary]:
+             log_level: str = "WARNING", executor: bool = False) -> list[RunSummary]:
     """A tick job for ``stores`` in one run, split into one summary per store: the materializations
-    and checks by their partition, each store's outcome from the op's ``lojas`` metadata."""
-    result = _execute(defs, job_name, sets, instance, log_level, lojas=stores)
+    and checks by their partition, each store's outcome from the ``lojas`` metadata of the steps
+    (the op, or each shard and the gathering op). In process by default; ``executor=True`` runs
+    it on the job's executor (``tick.executor``: other processes, Celery workers), the job then
+    loaded from ``$SINC_CONFIG`` (``reconstructable_job``) and ``instance`` a persistent one."""
+    result = _execute(defs, job_name, sets, instance, log_level, lojas=stores, executor=executor)
     by_store = {s: RunSummary(s, job_name, result.run_id, True) for s in stores}
     outcome, run_error = {}, None
     for ev in result.all_events:
@@ -171,11 +189,11 @@ def run_tick(defs: Definitions, job_name: str, stores: list[str], sets: dict[str
             by_store[data.partition].checks[f"{data.asset_key.to_user_string()}:{data.check_name}"] = {
                 "passou": data.passed, "severidade": severity}
         elif ev.event_type == DagsterEventType.STEP_OUTPUT:
-            outcome = _value(data.metadata.get(RESULT_KEY)) or outcome
+            outcome.update(_value(data.metadata.get(RESULT_KEY)) or {})
         elif ev.event_type in _FAILURES:
             failure = getattr(data, "user_failure_data", None)
             if failure is not None and RESULT_KEY in failure.metadata:
-                outcome = _value(failure.metadata[RESULT_KEY])
+                outcome.update(_value(failure.metadata[RESULT_KEY]))
             elif run_error is None:
                 run_error = _error_text(data)
     for s, summary in by_store.items():

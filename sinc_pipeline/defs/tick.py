@@ -21,8 +21,8 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 
 from sinc_pipeline.defs.freshness import fresh_evaluations
-from dagster import (AssetCheckEvaluation, AssetCheckResult, AssetMaterialization, Config, Failure, MetadataValue,
-                     OpExecutionContext, Output, in_process_executor, job, op)
+from dagster import (AssetCheckEvaluation, AssetCheckResult, AssetKey, AssetMaterialization, Config, Failure,
+                     MetadataValue, OpExecutionContext, Output, job, op)
 
 from sinc_pipeline.core.errors import LockedError, SincError
 from sinc_pipeline.core.locks import store_lock
@@ -40,6 +40,7 @@ OP_NAME = {"send": "rodada_envio", "receive": "rodada_recebimento"}
 STORES_TAG = "sinc/lojas"     # the stores a tick run does, comma-separated (schedules.busy_stores)
 RESULT_KEY = "lojas"          # output / failure metadata: store -> {situacao, erro}
 OK, FAILED, LOCKED = "ok", "falhou", "travada"
+VERB = {"send": "envio", "receive": "recebimento"}
 
 
 class RodadaConfig(Config):
@@ -119,12 +120,60 @@ class _Result:   # the two fields as_materialization reads, for the preview
     metadata: dict
 
 
-def _stores(settings: Settings, wanted: list[str]) -> list[str]:
+def stores_of(settings: Settings, wanted: list[str]) -> list[str]:
     return [settings.store(s).id for s in wanted] if wanted else [s.id for s in settings.stores]
 
 
+def sync_stores(context: OpExecutionContext, settings: Settings, stores: list[str], direction: str, simulate: bool,
+                origin_limit: int, outcomes: dict[str, StoreOutcome]):
+    """The stores in a pool of ``tick.workers`` threads, at most ``origin_limit`` against the origin;
+    yields each store's events as it ends (a later failure keeps them) and fills ``outcomes``."""
+    origin = threading.BoundedSemaphore(origin_limit)
+    with core_step(context), ThreadPoolExecutor(max_workers=min(settings.tick.workers, len(stores) or 1),
+                                                thread_name_prefix="rodada") as pool:
+        futures = [pool.submit(sync_store, settings, s, direction, context.run_id, simulate, origin) for s in stores]
+        for fut in as_completed(futures):
+            o = fut.result()
+            outcomes[o.store] = o
+            for level, msg in o.lines:
+                getattr(context.log, level)(msg)
+            yield from o.events
+
+
+def as_result(o: StoreOutcome) -> dict:
+    """A store's outcome without its events (already logged): what a shard passes on."""
+    return {"situacao": o.status, "erro": o.error, "partes": o.parts}
+
+
+def synced_keys(outcomes) -> list[str]:
+    return sorted({e.asset_key.to_user_string() for o in outcomes for e in o.events
+                   if isinstance(e, AssetMaterialization)})
+
+
+def summary_of(results: dict[str, dict]) -> dict:
+    return {s: {"situacao": r["situacao"], "erro": r["erro"]} for s, r in results.items()}
+
+
+def finish(settings: Settings, direction: str, stores: list[str], results: dict[str, dict], synced: list[str],
+           simulate: bool):
+    """The tick's end, once for all its stores: the freshness evaluations of the tables synced,
+    then the output with ``lojas``, or a Failure naming the failed stores (with the same metadata)."""
+    if synced and not simulate:
+        yield from fresh_evaluations(settings, direction, [AssetKey.from_user_string(k) for k in synced])
+    md = {RESULT_KEY: MetadataValue.json(summary_of({s: results[s] for s in stores})),
+          "lojas_ok": sum(results[s]["situacao"] == OK for s in stores),
+          "lojas_travadas": sorted(s for s in stores if results[s]["situacao"] == LOCKED)}
+    failed = [s for s in stores if results[s]["situacao"] == FAILED]
+    if failed:
+        if len(failed) == 1 and results[failed[0]]["partes"]:   # one store: its error's parts, as a single run had
+            md = {**results[failed[0]]["partes"], **md}
+        raise Failure(description=f"{len(failed)} de {len(stores)} loja(s) falharam: " + "; ".join(
+            f"{s}: {results[s]['erro']}" for s in failed), metadata=md)
+    yield Output(None, metadata=md)
+
+
 def build_tick_op(settings: Settings, direction: str):
-    verb = "envio" if direction == "send" else "recebimento"
+    verb = VERB[direction]
 
     @op(name=OP_NAME[direction],
         description=f"Rodada de {verb}: sincroniza as lojas pedidas (todas, se vazio) ao mesmo tempo, até "
@@ -132,33 +181,12 @@ def build_tick_op(settings: Settings, direction: str):
                     "cada loja registra suas materializações e verificações na sua partição.")
     def _op(context: OpExecutionContext, config: RodadaConfig):
         with core_step(context):
-            stores = _stores(settings, config.lojas)
-        origin = threading.BoundedSemaphore(settings.tick.origin_connections)
+            stores = stores_of(settings, config.lojas)
         outcomes: dict[str, StoreOutcome] = {}
-        with core_step(context), ThreadPoolExecutor(max_workers=min(settings.tick.workers, len(stores) or 1),
-                                                    thread_name_prefix="rodada") as pool:
-            futures = [pool.submit(sync_store, settings, s, direction, context.run_id, config.simular, origin)
-                       for s in stores]
-            for fut in as_completed(futures):
-                o = fut.result()
-                outcomes[o.store] = o
-                for level, msg in o.lines:
-                    getattr(context.log, level)(msg)
-                yield from o.events       # logged as each store ends: a later failure keeps them
-        synced = {e.asset_key for o in outcomes.values() for e in o.events if isinstance(e, AssetMaterialization)}
-        if synced and not config.simular:
-            yield from fresh_evaluations(settings, direction, sorted(synced, key=lambda k: k.to_user_string()))
-        summary = {s: {"situacao": outcomes[s].status, "erro": outcomes[s].error} for s in stores}
-        md = {RESULT_KEY: MetadataValue.json(summary),
-              "lojas_ok": sum(o.status == OK for o in outcomes.values()),
-              "lojas_travadas": sorted(s for s, o in outcomes.items() if o.status == LOCKED)}
-        failed = [s for s in stores if outcomes[s].status == FAILED]
-        if failed:
-            if len(failed) == 1 and outcomes[failed[0]].parts:   # one store: its error's parts, as a single run had
-                md = {**outcomes[failed[0]].parts, **md}
-            raise Failure(description=f"{len(failed)} de {len(stores)} loja(s) falharam: " + "; ".join(
-                f"{s}: {outcomes[s].error}" for s in failed), metadata=md)
-        yield Output(None, metadata=md)
+        yield from sync_stores(context, settings, stores, direction, config.simular,
+                               settings.tick.origin_connections, outcomes)
+        yield from finish(settings, direction, stores, {s: as_result(outcomes[s]) for s in stores},
+                          synced_keys(outcomes.values()), config.simular)
 
     return _op
 
@@ -170,14 +198,16 @@ def build_tick_jobs(settings: Settings) -> list:
         "receber_dados": "Receber: traz da origem os dados das lojas (produtos, preços, clientes…). "
                          "Uma execução por rodada; config lojas: [] = todas.",
     }
+    from sinc_pipeline.defs.executors import tick_executor
+    from sinc_pipeline.defs.tick_shards import build_sharded_graph
     jobs = []
     for name, direction in TICK_JOBS.items():
-        the_op = build_tick_op(settings, direction)
+        body = build_sharded_graph(settings, direction) if settings.tick.sharded else build_tick_op(settings, direction)
 
-        @job(name=name, description=descriptions[name], executor_def=in_process_executor,
+        @job(name=name, description=descriptions[name], executor_def=tick_executor(settings),
              tags=job_tags(settings, name))
         def _job():
-            the_op()
+            body()
 
         jobs.append(_job)
     return jobs

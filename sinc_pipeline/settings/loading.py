@@ -49,6 +49,10 @@ def _expand_urls(raw: dict, problems: list[str]) -> dict:
     for i, store in enumerate(raw.get("stores") or []):
         if isinstance(store, dict) and isinstance(store.get("url"), str):
             store["url"] = expand_env(store["url"], f"stores[{i}].url", problems)
+    celery = (raw.get("tick") or {}).get("celery") if isinstance(raw.get("tick"), dict) else None
+    for key in ("broker", "backend"):
+        if isinstance(celery, dict) and isinstance(celery.get(key), str):
+            celery[key] = expand_env(celery[key], f"tick.celery.{key}", problems)
     alerts = raw.get("alerts")
     if isinstance(alerts, dict) and isinstance(alerts.get("webhook_url"), str):
         alerts["webhook_url"] = expand_env(alerts["webhook_url"], "alerts.webhook_url", problems)

@@ -19,6 +19,7 @@ from sinc_pipeline.fiscal.rules import SERIES_MAX, SERIES_MIN, normalize_cnpj
 DEFAULT_CONFIG_PATH = "data/sinc.yaml"
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 STORE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]*$")
+QUEUE = re.compile(r"^[A-Za-z0-9_.\-]+$")
 ENV_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
@@ -216,11 +217,37 @@ class AlertsConfig(_Model):
     timeout_seconds: float = Field(5.0, gt=0, le=120)
 
 
+class TickCeleryConfig(_Model):
+    """Where the Celery executor sends a tick's steps (``tick.executor: celery``, defs/executors.py)."""
+    broker: str = "amqp://guest:guest@127.0.0.1:5672//"   # ${VAR} expanded; RabbitMQ or redis://
+    backend: str = "rpc://"                               # results: rpc:// (the broker) or redis://...
+    queue: str = "dagster"                                # the workers' -Q
+    config_source: dict[str, Any] = Field(default_factory=dict)   # more Celery settings (lowercase names)
+
+    @field_validator("queue")
+    @classmethod
+    def _queue(cls, v: str) -> str:
+        from pydantic_core import PydanticCustomError
+        if not QUEUE.match(v):
+            raise PydanticCustomError("queue", "nome de fila inválido. Dica: use letras, dígitos, _, . e -, "
+                                               "o mesmo nome do -Q dos workers (ex.: dagster)")
+        return v
+
+
 class TickConfig(_Model):
-    """One tick of enviar_dados/receber_dados = one run; its stores in a bounded pool (defs/tick.py)."""
-    workers: StrictInt = Field(4, ge=1, le=64)               # stores synced at the same time in one run
-    origin_connections: StrictInt = Field(4, ge=1, le=64)    # stores syncing against the origin at once
+    """One tick of enviar_dados/receber_dados = one run; its stores in a bounded pool (defs/tick.py),
+    or split into ``shards`` steps run by ``executor`` (defs/tick_shards.py)."""
+    workers: StrictInt = Field(4, ge=1, le=64)               # stores synced at the same time in one run (per shard)
+    origin_connections: StrictInt = Field(4, ge=1, le=64)    # stores syncing against the origin at once (all shards)
     lock_wait_seconds: StrictInt = Field(120, ge=0, le=3600)   # a store busy in another run: wait, then skip
+    shards: StrictInt = Field(1, ge=1, le=64)                # steps a tick's stores are split into
+    executor: Literal["in_process", "multiprocess", "celery"] = "in_process"   # who runs those steps
+    celery: TickCeleryConfig = Field(default_factory=TickCeleryConfig)
+
+    @property
+    def sharded(self) -> bool:
+        """Whether the tick job is the split / per-shard / gather graph (else one op, as before)."""
+        return self.shards > 1 or self.executor != "in_process"
 
 
 class Settings(_Model):

@@ -210,3 +210,15 @@ def test_two_way_tables_with_a_key_unique_by_store_load(table):
     from sinc_pipeline.settings import parse_settings
     st = parse_settings(_twoway_raw(**table))
     assert st.tables[0].direction == "both" and st.tables[0].delete_policy == "propagate"
+
+
+def test_tick_shards_and_executor_default_to_one_op_in_process_and_are_checked(monkeypatch):
+    tick = parse_settings(copy.deepcopy(BASE)).tick
+    assert (tick.shards, tick.executor, tick.sharded, tick.celery.queue) == (1, "in_process", False, "dagster")
+    assert parse_settings(with_("tick", {"executor": "celery"})).tick.sharded        # celery: always the graph
+    monkeypatch.setenv("SENHA_FILA", "s3nh@")
+    celery = parse_settings(with_("tick", {"celery": {"broker": "amqp://sinc:${SENHA_FILA}@fila//"}})).tick.celery
+    assert celery.broker == "amqp://sinc:s3nh%40@fila//"                             # expanded, URL-encoded
+    found = problems(with_("tick", {"shards": 0, "executor": "k8s", "celery": {"queue": "a b"}}))
+    assert [p.split(":")[0] for p in found] == ["tick.shards", "tick.executor", "tick.celery.queue"]
+    assert "-Q" in found[2]
