@@ -154,12 +154,29 @@ def key_ranges(source: Side, target: Side, chunk_rows: int) -> tuple[str | None,
 
 
 def ranged_reads(source: Side, target: Side, chunk_rows: int) -> Iterator[tuple[pa.Table, pa.Table]]:
-    """Both sides, whole, as (source, target) pieces: one per key range when the table is large."""
+    """Both sides, whole, as (source, target) pieces: one per key range when the table is large.
+
+    The next range is read while the caller works on this one (hashing, diffing: the readers are
+    the databases' and the SQLite helper processes' work, the caller's is Arrow's), so a table's
+    time is about its reads, not reads plus work; at most two ranges are held at once. The caller
+    must not use the two connections between pieces (the diff and the check only read)."""
     col, ranges = key_ranges(source, target, chunk_rows)
-    for rng in ranges or [None]:
+
+    def read(rng):
         if rng is None:
-            yield read_both(source, target)
-        else:
-            # on SQLite a dense key range is still read in rowid pieces (reader._rowid_ranges)
-            yield read_both(source, target, range_condition(source.col(col), rng),
-                            range_condition(target.col(col), rng))
+            return read_both(source, target)
+        # on SQLite a dense key range is still read in rowid pieces (reader._rowid_ranges)
+        return read_both(source, target, range_condition(source.col(col), rng),
+                         range_condition(target.col(col), rng))
+
+    ranges = ranges or [None]
+    if len(ranges) == 1:
+        yield read(ranges[0])
+        return
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="leitura") as pool:
+        ahead = pool.submit(read, ranges[0])
+        for nxt in ranges[1:]:
+            piece = ahead.result()
+            ahead = pool.submit(read, nxt)
+            yield piece
+        yield ahead.result()
