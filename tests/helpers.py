@@ -15,12 +15,15 @@ from sinc_pipeline.sync.direction import sync_direction
 SMALL = {"products": 60, "customers": 20, "sales_per_store": 24}
 
 
-def small_demo(make_db, origin_engine: str, store_engine: str, tmp_path, **sizes) -> Settings:
+def small_demo(make_db, origin_engine: str, store_engine: str, tmp_path, customers_twoway: bool = False,
+               **sizes) -> Settings:
+    """The demo on any engines, no table in journal mode (journal tests opt in); ``clientes`` one-way
+    (receive, scoped) unless ``customers_twoway`` (the demo's own two-way ``clientes``, diff mode)."""
     stores = demo_stores()
     for s in stores:
         s["url"] = make_db(store_engine)
     demo = populate(make_db(origin_engine), stores, **(sizes or SMALL))
-    raw = yaml.safe_load(config_text(demo, sales_journal=False))   # cursor mode; journal tests opt in
+    raw = yaml.safe_load(config_text(demo, sales_journal=False, customers_twoway=customers_twoway))
     raw["dagster_home"] = str(tmp_path / "dagster")
     raw["snapshots"]["root"] = str(tmp_path / "snapshots")
     raw["reports_root"] = str(tmp_path / "relatorios")
