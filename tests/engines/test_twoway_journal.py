@@ -13,6 +13,7 @@ from sinc_pipeline.capture import sql as q
 from sinc_pipeline.capture.install import install_capture
 from sinc_pipeline.core.db import get_engine
 from sinc_pipeline.core.errors import SchemaError
+from sinc_pipeline.health.probes import pending_changes
 from sinc_pipeline.twoway.resolve import resolve_conflicts
 from sinc_pipeline.twoway.sync import plan_twoway, sync_twoway
 
@@ -45,13 +46,14 @@ def test_reads_only_journaled_keys_and_never_echoes(make_db, origin, store):
     execute(s_url, "INSERT INTO clientes VALUES (500, 'loja', '1', 1, '99', 0)")
     execute(o_url, "DELETE FROM clientes WHERE id = 5")
     tops = {u: _top(u) for u in (o_url, s_url)}
+    assert pending_changes(st, st.store("loja_01")) == 4              # saude_lojas: both journals, distinct keys
     r = sync_twoway(st, "loja_01", t)
     assert r.compared == 4 and (r.inserted, r.updated, r.deleted) == (1, 2, 1)
     assert table_rows(o_url, 1) == table_rows(s_url)
     for u in (o_url, s_url):   # what the sync wrote on each side was not captured there
         assert rows(u, f"SELECT COUNT(*) FROM {q.CHANGES} WHERE seq > :s", s=tops[u])[0][0] == 0
     again = sync_twoway(st, "loja_01", t)
-    assert again.compared == 0 and again.changed == 0
+    assert again.compared == 0 and again.changed == 0 and pending_changes(st, st.store("loja_01")) == 0
 
 
 def test_missing_or_pruned_position_compares_in_full_once(make_db, caplog):
