@@ -15,8 +15,12 @@ from sinc_pipeline.sync.direction import sync_direction
 SMALL = {"products": 60, "customers": 20, "sales_per_store": 24}
 
 
-def small_demo(make_db, origin_engine: str, store_engine: str, tmp_path, **sizes) -> Settings:
-    return parse_settings(demo_raw(make_db, origin_engine, store_engine, tmp_path, **sizes))
+def small_demo(make_db, origin_engine: str, store_engine: str, tmp_path, customers_twoway: bool = False,
+               **sizes) -> Settings:
+    """The demo on any engines, no table in journal mode (journal tests opt in); ``clientes`` one-way
+    (receive, scoped) unless ``customers_twoway`` (the demo's own two-way ``clientes``, diff mode)."""
+    return parse_settings(demo_raw(make_db, origin_engine, store_engine, tmp_path,
+                                   customers_twoway=customers_twoway, **sizes))
 
 
 def many_stores(n: int) -> list[dict]:
@@ -27,13 +31,13 @@ def many_stores(n: int) -> list[dict]:
 
 
 def demo_raw(make_db, origin_engine: str, store_engine: str, tmp_path, stores: list[dict] | None = None,
-             **sizes) -> dict:
+             customers_twoway: bool = False, **sizes) -> dict:
     """The demo's config as parsed YAML (before validation), its databases created and filled."""
     stores = stores or demo_stores()
     for s in stores:
         s["url"] = make_db(store_engine)
     demo = populate(make_db(origin_engine), stores, **(sizes or SMALL))
-    raw = yaml.safe_load(config_text(demo, sales_journal=False))   # cursor mode; journal tests opt in
+    raw = yaml.safe_load(config_text(demo, sales_journal=False, customers_twoway=customers_twoway))
     raw["dagster_home"] = str(tmp_path / "dagster")
     raw["snapshots"]["root"] = str(tmp_path / "snapshots")
     raw["reports_root"] = str(tmp_path / "relatorios")

@@ -1,5 +1,6 @@
 """Installing and removing change capture, idempotently, where each journal table's changes are
-made: the origin for a receive table, every store for a send table.
+made: the origin for a receive table, every store for a send table, both for a two-way table
+(``direction: both``: each side's edits are read from its own journal).
 
 ``capture_sites(settings)`` says where (pure); ``install_capture`` / ``remove_capture`` do it.
 Installing twice changes nothing (the change table is kept, the triggers are replaced by the
@@ -27,38 +28,58 @@ class Site:
     url: str
     role: str
     consumers: list[str]                       # store ids whose positions prune its entries
-    direction: str
+    direction: str                             # the one-way direction it produces ("receive" | "send")
     tables: list[TableConfig] = field(default_factory=list)
     store: StoreConfig | None = None           # a store's database (send); None: the origin
+
+    @property
+    def side(self) -> str:
+        return ORIGIN if self.store is None else STORE
+
+
+ORIGIN, STORE = "origin", "store"
+
+
+def producing_side(t: TableConfig) -> str:
+    """Where a one-way table's changes are made (a two-way table's are made on both sides)."""
+    return ORIGIN if t.direction == "receive" else STORE
 
 
 def journal_tables(settings: Settings, direction: str | None = None) -> list[TableConfig]:
     return [t for t in settings.tables if t.capture == "journal" and (direction is None or t.direction == direction)]
 
 
-def scope_columns(settings: Settings, t: TableConfig) -> list[str]:
-    """The store filter columns a receive table's entries record (sorted), none when unscoped."""
-    if t.direction != "receive" or not t.scoped or not settings.stores:
+def produced_at(settings: Settings, side: str) -> list[TableConfig]:
+    """The journal tables whose changes are captured on ``side`` (origin: receive and two-way;
+    a store: send and two-way)."""
+    one_way = "receive" if side == ORIGIN else "send"
+    return [t for t in journal_tables(settings) if t.direction in (one_way, "both")]
+
+
+def scope_columns(settings: Settings, t: TableConfig, side: str | None = None) -> list[str]:
+    """The store filter columns the origin's entries of a scoped table record (sorted); none on
+    a store's side or when unscoped."""
+    if (side or producing_side(t)) != ORIGIN or not t.scoped or not settings.stores:
         return []
     return sorted(settings.stores[0].filter)
 
 
 def capture_sites(settings: Settings) -> list[Site]:
     sites = []
-    receive = journal_tables(settings, "receive")
-    if receive:
-        sites.append(Site(settings.origin.url, "de origem", [s.id for s in settings.stores], "receive", receive))
-    send = journal_tables(settings, "send")
-    if send:
-        sites += [Site(s.url, f"da loja {s.id}", [s.id], "send", send, s) for s in settings.stores]
+    at_origin = produced_at(settings, ORIGIN)
+    if at_origin:
+        sites.append(Site(settings.origin.url, "de origem", [s.id for s in settings.stores], "receive", at_origin))
+    at_store = produced_at(settings, STORE)
+    if at_store:
+        sites += [Site(s.url, f"da loja {s.id}", [s.id], "send", at_store, s) for s in settings.stores]
     return sites
 
 
-def recorded_key(t: TableConfig, columns) -> tuple[list[str], list[str]]:
-    """(logical, physical) key columns the entries of ``t`` record on its producing side, whose
-    table has ``columns``: the origin's key for receive; the store's (renamed, without the filter
-    columns the store lacks) for send."""
-    if t.direction == "receive":
+def recorded_key(t: TableConfig, columns, side: str | None = None) -> tuple[list[str], list[str]]:
+    """(logical, physical) key columns the entries of ``t`` record on ``side`` (default: its
+    producing side), whose table has ``columns``: the origin's key at the origin; the store's
+    (renamed, without the filter columns the store lacks) at a store."""
+    if (side or producing_side(t)) == ORIGIN:
         return list(t.key), list(t.key)
     have = set(columns)
     logical = [k for k in t.key if t.store_column(k) in have]
@@ -82,7 +103,7 @@ def _start_seq() -> int:
 
 
 def _table_name(site: Site, t: TableConfig) -> str:
-    return t.target_name if site.direction == "send" else t.name
+    return t.target_name if site.side == STORE else t.name
 
 
 def install_site(site: Site, settings: Settings) -> list[InstallResult]:
@@ -107,13 +128,14 @@ def install_site(site: Site, settings: Settings) -> list[InstallResult]:
                                   where=f"banco {site.role} {redact(site.url)}, tabela {name!r}",
                                   hint="crie a tabela (criar_base_loja) ou corrija a configuração")
             columns = [c["name"] for c in insp.get_columns(name)]
-            _, key = recorded_key(t, columns)
-            missing = [c for c in key + scope_columns(settings, t) if c not in columns]
+            _, key = recorded_key(t, columns, site.side)
+            scope = scope_columns(settings, t, site.side)
+            missing = [c for c in key + scope if c not in columns]
             if missing:
                 raise SchemaError("Coluna da chave ou do filtro da loja não existe para a captura",
                                   where=f"banco {site.role} {redact(site.url)}, tabela {name!r}", value=missing,
                                   hint="corrija 'key', 'columns' ou o filtro da loja na configuração")
-            for stmt in q.trigger_sql(engine, name, key, scope_columns(settings, t)):
+            for stmt in q.trigger_sql(engine, name, key, scope):
                 conn.exec_driver_sql(stmt)
             out.append(InstallResult(redact(site.url), name, "gatilhos instalados"))
     return out

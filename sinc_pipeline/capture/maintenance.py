@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from sinc_pipeline.capture.install import journal_tables
+from sinc_pipeline.capture.install import ORIGIN, STORE, produced_at
 from sinc_pipeline.capture.positions import decode
 from sinc_pipeline.capture.prune import after_sync
 from sinc_pipeline.core.db import connect, redact
@@ -23,22 +23,39 @@ def after_journal(settings: Settings, store: StoreConfig, direction: str, plans:
         p = decode(pos) if plan.config.capture == "journal" else None
         if p is not None:
             done[_captured_name(plan.config, direction)] = p.seq
+    side = ORIGIN if direction == "receive" else STORE
+    record_and_prune(settings, store, side, direction, done)
+
+
+def consumers(settings: Settings, store: StoreConfig, side: str) -> list[tuple[str, str, str]]:
+    """Every (store, table, direction) that reads the journal of ``side`` (the origin, or
+    ``store``'s database): one-way tables under their direction, two-way tables under "both"."""
+    stores = settings.stores if side == ORIGIN else [store]
+    out = []
+    for t in produced_at(settings, side):
+        name = t.name if side == ORIGIN else t.target_name
+        out += [(s.id, name, t.direction) for s in stores]
+    return out
+
+
+def record_and_prune(settings: Settings, store: StoreConfig, side: str, direction: str,
+                     done: dict[str, int]) -> None:
+    """Record ``store``'s positions ``done`` (captured table -> position) on ``side`` under
+    ``direction`` and prune what every consumer of that journal has passed."""
     if not done:
         return
-    tables = journal_tables(settings, direction)
-    if direction == "receive":
+    if side == ORIGIN:
         url, role = settings.origin.url, "de origem"
-        pairs = [(s.id, t.name) for s in settings.stores for t in tables]
     else:
         url, role = store.url, f"da loja {store.id}"
-        pairs = [(store.id, t.target_name) for t in tables]
     try:
         with connect(url, role, write=True) as conn:
             maria = conn.dialect.name in ("mysql", "mariadb")
             if maria:   # an open POS transaction must not stall the run (its rows are pruned next time)
                 conn.exec_driver_sql("SET SESSION innodb_lock_wait_timeout = 2")
             try:
-                n = after_sync(conn, store.id, direction, done, pairs, settings.journal.max_age_hours * 3600)
+                n = after_sync(conn, store.id, direction, done, consumers(settings, store, side),
+                               settings.journal.max_age_hours * 3600)
             finally:
                 if maria:
                     conn.exec_driver_sql("SET SESSION innodb_lock_wait_timeout = DEFAULT")

@@ -38,10 +38,11 @@ def record_positions(conn: Connection, store: str, direction: str, positions: di
                              "VALUES (:l, :t, :d, :p, :a)"), {**where, "p": int(pos), "a": _now()})
 
 
-def consumer_positions(conn: Connection, direction: str, pairs: list[tuple[str, str]]) -> list[int | None]:
-    have = {(r[0], r[1]): int(r[2]) for r in conn.execute(
-        sa.text(f"SELECT loja, tabela, posicao FROM {q.POSITIONS} WHERE direcao = :d"), {"d": direction})}
-    return [have.get(p) for p in pairs]
+def consumer_positions(conn: Connection, consumers: list[tuple[str, str, str]]) -> list[int | None]:
+    """The recorded position of each (store, table, direction) consuming this producer."""
+    have = {(r[0], r[1], r[2]): int(r[3]) for r in conn.execute(
+        sa.text(f"SELECT loja, tabela, direcao, posicao FROM {q.POSITIONS}"))}
+    return [have.get(p) for p in consumers]
 
 
 def prune(conn: Connection, engine: str, bound: int | None, max_age_s: int | None) -> int:
@@ -70,9 +71,10 @@ def prune(conn: Connection, engine: str, bound: int | None, max_age_s: int | Non
 
 
 def after_sync(conn: Connection, store: str, direction: str, positions: dict[str, int],
-               pairs: list[tuple[str, str]], max_age_s: int | None) -> int:
-    """Record ``store``'s positions, then prune below every consumer's (``pairs``: every
-    (store, table) consuming this producer). Runs in the caller's transaction."""
+               consumers: list[tuple[str, str, str]], max_age_s: int | None) -> int:
+    """Record ``store``'s positions, then prune below every consumer's (``consumers``: every
+    (store, table, direction) reading this producer's journal: one bound for all of them, since
+    the sequence is shared). Runs in the caller's transaction."""
     record_positions(conn, store, direction, positions)
-    bound = prune_bound(consumer_positions(conn, direction, pairs))
+    bound = prune_bound(consumer_positions(conn, consumers))
     return prune(conn, conn.dialect.name, bound, max_age_s)

@@ -154,22 +154,48 @@ def cmd_install_capture(args) -> int:
 
 
 def _demo_capture(cfg: Path) -> None:
-    """The demo's sales tables are in journal mode: install their capture triggers (idempotent,
-    what the job ``instalar_captura`` does) so the first sync finds them."""
+    """The demo's sales tables and its two-way ``clientes`` are in journal mode: install their
+    capture triggers (idempotent, what the job ``instalar_captura`` does) so the first sync finds them."""
     from sinc_pipeline.capture.install import install_capture
+    from sinc_pipeline.core.db import redact
     from sinc_pipeline.settings import load_settings
 
     settings = load_settings(str(cfg))
     if any(t.capture == "journal" for t in settings.tables):
         done = [r for r in install_capture(settings) if r.acao == "gatilhos instalados"]
-        print(f"Captura de alterações (modo journal) instalada em {len(done)} tabela(s) das lojas.")
+        at_origin = sum(1 for r in done if r.banco == redact(settings.origin.url))
+        print(f"Captura de alterações (modo journal) instalada em {len(done) - at_origin} tabela(s) das lojas "
+              f"e {at_origin} da origem.")
+
+
+def _demo_conflicts(args, cfg: Path) -> int:
+    """The two-way story (``demo/scenario.py``): customers edited at HQ and at the stores, a
+    second ``forcar_atualizacao``, and the conflicts it recorded (``conflitos_sincronizacao``)."""
+    from sinc_pipeline.demo.scenario import conflict_lines, edit_customers
+    from sinc_pipeline.settings import load_settings
+
+    settings = load_settings(str(cfg))
+    if not any(t.direction == "both" for t in settings.tables):
+        return EXIT_OK
+    print("\nClientes editados na matriz e nas lojas entre duas sincronizações (tabela bidirecional):")
+    for line in edit_customers(settings):
+        print(f"  - {line}")
+    code = cmd_run(args)
+    args.job, job = "relatorio_conflitos", args.job     # the asset conflitos_sincronizacao, for the UI
+    cmd_run(args)
+    args.job = job
+    print("Conflitos registrados (tabela conflitos_sincronizacao na origem):")
+    for line in conflict_lines(settings) or ["nenhum"]:
+        print(f"  {line}")
+    return code
 
 
 def cmd_demo(args) -> int:
     from sinc_pipeline.demo.generate import build_demo, config_text
 
     folder, cfg = Path(args.folder), Path(args.config)
-    if not (folder / "origem.db").exists():
+    fresh = not (folder / "origem.db").exists()
+    if fresh:
         print(f"Gerando bancos de demonstração em {folder}/ …")
         demo = build_demo(folder)
         if not cfg.exists():
@@ -181,6 +207,8 @@ def cmd_demo(args) -> int:
     _demo_capture(cfg)
     args.job, args.store, args.sets, args.json, args.config = "forcar_atualizacao", None, [], False, str(cfg)
     code = cmd_run(args)
+    if fresh and code == EXIT_OK:
+        code = _demo_conflicts(args, cfg)
     args.job = "relatorio_saude"      # the health report once, so the UI shows saude_lojas from the start
     cmd_run(args)
     print("\nAbra a interface: make ui  (ou: DAGSTER_HOME=$PWD/data/dagster .venv/bin/dagster dev -w workspace.yaml)")

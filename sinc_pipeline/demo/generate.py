@@ -108,20 +108,23 @@ def populate(origin_url: str, stores: list[dict], *, products: int = 400, custom
     lojas = [{"id": s["loja_id"], "nome": s["nome"], "cnpj": s["cnpj"], "cidade": s["cidade"], "uf": "SP"}
              for s in stores]
     prods = products_table(products, seed)
-    clientes = [{
-        "id": i, "nome": f"{rng.choice(_FIRST)} {rng.choice(_LAST)}",
-        "cpf_cnpj": cpf(rng) if i % 10 else store_cnpj(100 + i), "email": None if i % 7 == 0 else f"cliente{i}@exemplo.com.br",
-        "limite_credito": Decimal(rng.randrange(0, 500_000)).scaleb(-2), "atualizado_em": NOW - dt.timedelta(days=i % 20),
-    } for i in range(1, customers + 1)]
+    # Each store's customers (ids unique across the demo, loja_id by turns); a few registered at a
+    # store are not at HQ yet, and the last tenth registered at HQ are not at the store yet.
+    # (``extra`` draws what older demos did not have, so the rest of the data stays as it was)
+    extra = random.Random(seed + 1)
+    clientes = [_customer(rng, extra, i, stores[(i - 1) % len(stores)]["loja_id"]) for i in range(1, customers + 1)]
+    local = [_customer(extra, extra, customers + n * len(stores) + k + 1, s["loja_id"])
+             for n in range(2) for k, s in enumerate(stores)]
     with origin.begin() as conn:
         bulk_insert(conn, "produtos", prods)
     _insert(origin, "lojas", lojas)
     _insert(origin, "clientes", clientes)
+    hq_only = {c["id"] for c in clientes[int(len(clientes) * 0.9):]}
     price = {r["id"]: r["preco"] for r in prods.select(["id", "preco"]).to_pylist()}
     estoque_o, sales_o, items_o, docs_o = [], [], [], []
     for s in stores:
         store = _create(s["url"], store_metadata())
-        sales, items, docs = _sales(rng, s, price, sales_per_store, customers)
+        sales, items, docs = _sales(rng, s, price, sales_per_store, customers, stores.index(s), len(stores))
         stock = [{"produto_id": p, "quantidade": Decimal(rng.randrange(0, 200_000)).scaleb(-3),
                   "atualizado_em": NOW - dt.timedelta(hours=p % 48)} for p in price]
         sent = int(len(sales) * 0.8)  # the last 20% of sales are not at the origin yet
@@ -139,7 +142,8 @@ def populate(origin_url: str, stores: list[dict], *, products: int = 400, custom
             bulk_insert(conn, "produto", pa.Table.from_pylist(stale_rows, schema=stale.drop_columns(["custo"]).schema),
                         {"preco": "preco_venda"})
         _insert(store, "lojas", lojas)
-        _insert(store, "clientes", clientes[: int(len(clientes) * 0.9)])
+        _insert(store, "clientes", [{k: v for k, v in c.items() if k != "loja_id"} for c in clientes + local
+                                    if c["loja_id"] == s["loja_id"] and c["id"] not in hq_only])
         _insert(store, "estoque", [dict(r, quantidade=r["quantidade"] + (Decimal("1.000") if r["produto_id"] % 25 == 0 else 0))
                                    for r in stock])
         _insert(store, "vendas", sales)
@@ -152,7 +156,23 @@ def populate(origin_url: str, stores: list[dict], *, products: int = 400, custom
     return {"origin_url": origin_url, "stores": stores}
 
 
-def _sales(rng: random.Random, s: dict, price: dict, n: int, customers: int):
+def _customer(rng: random.Random, extra: random.Random, i: int, loja_id: int) -> dict:
+    return {"loja_id": loja_id, "id": i, "nome": f"{rng.choice(_FIRST)} {rng.choice(_LAST)}",
+            "cpf_cnpj": cpf(rng) if i % 10 else store_cnpj(100 + i),
+            "email": None if i % 7 == 0 else f"cliente{i}@exemplo.com.br",
+            "limite_credito": Decimal(rng.randrange(0, 500_000)).scaleb(-2), "bloqueado": i % 29 == 0,
+            "telefone": f"(11) 9{extra.randrange(10**7, 10**8)}",
+            "endereco": f"Rua {extra.choice(_LAST)}, {i * 7 % 900 + 1}",
+            "atualizado_em": NOW - dt.timedelta(days=i % 20)}
+
+
+def _own(cid: int, index: int, n_stores: int, customers: int) -> int:
+    """A customer of the store ``index`` near ``cid`` (customers are the stores' by turns)."""
+    own = cid - (cid - 1) % n_stores + index
+    return own if own <= customers else own - n_stores
+
+
+def _sales(rng: random.Random, s: dict, price: dict, n: int, customers: int, index: int = 0, n_stores: int = 1):
     sales, items, docs = [], [], []
     product_ids = list(price)
     number = {55: 0, 65: 0, "cont": 0}
@@ -168,7 +188,8 @@ def _sales(rng: random.Random, s: dict, price: dict, n: int, customers: int):
             items.append({"venda_id": vid, "item": item, "produto_id": pid, "quantidade": qty,
                           "preco_unitario": price[pid], "total": line, "atualizado_em": t})
         status = "cancelada" if vid % 37 == 0 else "concluida"
-        sales.append({"id": vid, "cliente_id": rng.randrange(1, customers + 1) if vid % 3 == 0 else None,
+        sales.append({"id": vid, "cliente_id": _own(rng.randrange(1, customers + 1), index, n_stores, customers)
+                      if vid % 3 == 0 else None,
                       "emitida_em": t, "total": total, "status": status, "atualizado_em": t})
         if vid % 15 == 0:
             model, series, tp = 55, s["nfe_series"], 1
@@ -210,9 +231,7 @@ tables:                  # in dependency order (parents first)
     columns: {{preco: preco_venda}}
     exclude: [custo]
     cursor: atualizado_em
-  - name: clientes
-    direction: receive
-    key: [id]
+{customers}
   - name: vendas
     direction: send
     key: [loja_id, id]
@@ -259,10 +278,31 @@ STORE_TEMPLATE = """\
 JOURNAL_MODE = "    capture: journal     # the store's triggers record each change (instalar_captura)"
 CURSOR_MODE = "    cursor: atualizado_em"
 
+CUSTOMERS_BOTH = """\
+  - name: clientes         # registered at the stores and at HQ: synced both ways ("Two-way tables")
+    direction: both
+    key: [loja_id, id]     # each store's customers: HQ registers one under the store's loja_id
+    scoped: true
+    conflicts: origin_wins # the same column edited at both ends between syncs: HQ's edit wins
+    origin_columns: [limite_credito, bloqueado]   # HQ owns the credit (its edit always wins)
+    store_columns: [telefone, endereco]           # the store owns the contact details
+    natural_key: [cpf_cnpj]                       # the same CPF under two keys is reported"""
+CUSTOMERS_BOTH_JOURNAL = CUSTOMERS_BOTH + "\n    capture: journal     # triggers at HQ and at each store"
+CUSTOMERS_RECEIVE = """\
+  - name: clientes
+    direction: receive
+    key: [loja_id, id]
+    scoped: true"""
 
-def config_text(demo: dict, sales_journal: bool = True) -> str:
-    """The demo's config. The sales group syncs in journal mode (the demo shows it); with
-    ``sales_journal=False`` by its ``atualizado_em`` cursor instead (what most tests build on)."""
+
+def config_text(demo: dict, sales_journal: bool = True, customers_twoway: bool = True) -> str:
+    """The demo's config. The sales group and the two-way ``clientes`` sync in journal mode (the
+    demo shows it); with ``sales_journal=False`` no table is in journal mode (sales go by their
+    ``atualizado_em`` cursor, ``clientes`` by a full comparison: what most tests build on).
+    ``customers_twoway=False``: ``clientes`` is a one-way (receive) table, for tests of one-way
+    behaviour."""
     stores = "\n".join(STORE_TEMPLATE.format(**s) for s in demo["stores"])
-    return CONFIG_TEMPLATE.format(origin_url=demo["origin_url"], stores=stores,
+    customers = (CUSTOMERS_RECEIVE if not customers_twoway else
+                 CUSTOMERS_BOTH_JOURNAL if sales_journal else CUSTOMERS_BOTH)
+    return CONFIG_TEMPLATE.format(origin_url=demo["origin_url"], stores=stores, customers=customers,
                                   sales_mode=JOURNAL_MODE if sales_journal else CURSOR_MODE)

@@ -2,7 +2,8 @@
 
 The store differs on purpose so the mapping rules are used: ``produtos`` is ``produto`` with
 ``preco`` named ``preco_venda`` and no ``custo``; per-store tables carry no ``loja_id`` (a
-checkout database holds only its own rows).
+checkout database holds only its own rows). ``clientes`` are each store's customers (the
+origin's key is ``loja_id, id``): registered at the store and at HQ, synced both ways.
 """
 from __future__ import annotations
 
@@ -20,7 +21,9 @@ def origin_metadata() -> sa.MetaData:
     md = sa.MetaData()
     sa.Table("lojas", md, *_loja_columns())
     sa.Table("produtos", md, *_produto_columns(origin=True))
-    sa.Table("clientes", md, *_cliente_columns())
+    sa.Table("clientes", md,
+             sa.Column("loja_id", sa.Integer, primary_key=True, autoincrement=False),
+             *_cliente_columns())
     sa.Table("estoque", md,
              sa.Column("loja_id", sa.Integer, primary_key=True, autoincrement=False),
              *_estoque_columns())
@@ -80,7 +83,10 @@ def _cliente_columns() -> list:
         sa.Column("nome", sa.String(120), nullable=False),
         sa.Column("cpf_cnpj", sa.String(14)),
         sa.Column("email", sa.String(120)),
-        sa.Column("limite_credito", MONEY),
+        sa.Column("telefone", sa.String(20)),          # the store's (store_columns)
+        sa.Column("endereco", sa.String(160)),         # the store's (store_columns)
+        sa.Column("limite_credito", MONEY),            # HQ's (origin_columns)
+        sa.Column("bloqueado", sa.Boolean),            # HQ's (origin_columns)
         sa.Column("atualizado_em", TIMESTAMP),
     ]
 

@@ -8,7 +8,7 @@ import datetime as dt
 import sqlalchemy as sa
 
 from sinc_pipeline.capture import sql as q
-from sinc_pipeline.capture.install import journal_tables, scope_columns
+from sinc_pipeline.capture.install import ORIGIN, journal_tables, scope_columns
 from sinc_pipeline.capture.journal import keys_stmt
 from sinc_pipeline.core.db import connect
 from sinc_pipeline.settings import Settings, StoreConfig
@@ -41,22 +41,25 @@ def pending_changes(settings: Settings, store: StoreConfig) -> int | None:
     """Journal mode: entries a store has not consumed yet, both directions (None: no journal
     tables, or a table without a recorded position yet)."""
     receive, send = journal_tables(settings, "receive"), journal_tables(settings, "send")
-    if not receive and not send:
+    both = journal_tables(settings, "both")    # two-way: journaled on both sides, under direction "both"
+    if not receive and not send and not both:
         return None
     total = 0
-    if receive:
-        tables = []
-        for t in receive:
-            cols = scope_columns(settings, t)
-            tables.append((t.name, len(t.key), q.scope_text(store.filter, cols) if cols else None))
+    for direction, tables in (("receive", receive), ("both", both)):
+        if not tables:
+            continue
+        scoped = [(t.name, len(t.key), q.scope_text(store.filter, cols) if (cols := scope_columns(settings, t, ORIGIN))
+                   else None) for t in tables]
         with connect(settings.origin.url, "de origem") as conn:
-            n = _pending_on(conn, store.id, "receive", tables)
+            n = _pending_on(conn, store.id, direction, scoped)
         if n is None:
             return None
         total += n
-    if send:
+    for direction, tables in (("send", send), ("both", both)):
+        if not tables:
+            continue
         with connect(store.url, f"da loja {store.id}") as conn:
-            n = _pending_on(conn, store.id, "send", [(t.target_name, len(t.key), None) for t in send])
+            n = _pending_on(conn, store.id, direction, [(t.target_name, len(t.key), None) for t in tables])
         if n is None:
             return None
         total += n

@@ -160,15 +160,17 @@ def _keys_agree(source: Side, target: Side, changes: Changes) -> bool:
     return s_count == t_count + len(ins) and s_sum == t_sum + ins_sum
 
 
-def journal_source(plan: TablePlan, source: Side):
-    """The journal of ``plan``'s table on the side that produces its changes (``source``)."""
-    from sinc_pipeline.capture.install import recorded_key
+def journal_source(plan: TablePlan, source: Side, side: str | None = None):
+    """The journal of ``plan``'s table on the side that produces its changes (``source``;
+    ``side`` "origin" | "store" says which it is for a two-way table)."""
+    from sinc_pipeline.capture.install import ORIGIN, producing_side, recorded_key
     from sinc_pipeline.capture.journal import JournalSource
     from sinc_pipeline.capture.sql import scope_text
     cfg = plan.config
-    logical, physical = recorded_key(cfg, [source.physical[c] for c in source.schema.names])
+    side = side or producing_side(cfg)
+    logical, physical = recorded_key(cfg, [source.physical[c] for c in source.schema.names], side)
     scope = None
-    if cfg.direction == "receive" and cfg.scoped and plan.origin_filter:
+    if side == ORIGIN and cfg.scoped and plan.origin_filter:
         scope = scope_text(plan.origin_filter, sorted(plan.origin_filter))
     schema = pa.schema([plan.schema.field(k) for k in logical])
     return JournalSource(source.conn, source.table.name, physical, schema, scope, source.role)

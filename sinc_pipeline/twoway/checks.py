@@ -17,10 +17,6 @@ def twoway_problems(s) -> list[str]:
         if t.cursor is not None:
             p.append(_problem(f"{base}.cursor", t.cursor, "uma tabela bidirecional não usa cursor",
                               "retire 'cursor': a comparação usa a base da última sincronização"))
-        if t.capture is not None:
-            p.append(_problem(f"{base}.capture", t.capture, "o modo journal ainda não vale para tabelas bidirecionais",
-                              "retire 'capture': a tabela bidirecional é comparada inteira com a base da última "
-                              "sincronização"))
         if not (set(t.key) & filter_cols) and t.key_scheme is None:
             p.append(_problem(f"{base}.key", t.key, "chave de tabela bidirecional que não se torna única por loja "
                               "(as lojas e a origem criam linhas: duas poderiam escolher a mesma chave)",

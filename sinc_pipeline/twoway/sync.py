@@ -12,9 +12,14 @@ and write, in this order, each step its own transaction:
 A crash after 1 or 2 is safe to rerun: the merge starts again from O, S and B; a row the store
 already took now equals the origin's (in sync: only its base is written), a conflict already
 recorded is found by its signature. ``simulate``: compute everything, write nothing.
+
+In journal mode (``capture: journal``, ``twoway/journal.py``) O, S and B are read for just the
+keys journaled on either side since the store's positions, and the positions are written in
+step 3 with the base; a store the journal cannot tell about is compared in full once.
 """
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 
@@ -22,14 +27,20 @@ import pyarrow as pa
 import sqlalchemy as sa
 
 from sinc_pipeline.capture.applying import applying
+from sinc_pipeline.capture.install import ORIGIN, STORE
+from sinc_pipeline.capture.maintenance import record_and_prune
 from sinc_pipeline.core.db import connect
 from sinc_pipeline.core.layout import resolve_plan
 from sinc_pipeline.io.writer import apply
 from sinc_pipeline.settings import Settings, TableConfig
 from sinc_pipeline.sync.sides import sides_for, target_for
+from sinc_pipeline.sync.state import ensure_state_table
 from sinc_pipeline.sync.unit import TableResult
 from sinc_pipeline.twoway.merge import Merge, Rule, key_text, merge
+from sinc_pipeline.twoway.journal import JournalKeys, read_changed_keys, save_positions
 from sinc_pipeline.twoway.tables import ensure_tables, read_base, record_conflicts, waiting_keys, write_base
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -41,22 +52,33 @@ class TwoWayPlan:
     compared: int
     natural: list[dict] = field(default_factory=list)
     plan: object = None
+    journal: JournalKeys | None = None      # journal mode: the keys read and the new positions
 
 
 def plan_twoway(settings: Settings, store_id: str, cfg: TableConfig) -> TwoWayPlan:
-    """Read O, S and B and merge them; writes nothing."""
+    """Read O, S and B (journal mode: for the journaled keys only) and merge them; writes nothing."""
     store = settings.store(store_id)
     as_receive = cfg.model_copy(update={"direction": "receive"})
     with connect(settings.origin.url, "de origem", snapshot=True) as oc, \
             connect(store.url, f"da loja {store.id}", snapshot=True) as sc:
         plan = resolve_plan(as_receive, store, oc, settings.origin.url, sc, store.url)
         o_side, s_side = sides_for(plan, "receive", oc, sc, settings.chunk_size)
-        o, s = o_side.read(), s_side.read()
-        base, waiting = read_base(oc, store.id, cfg.name), waiting_keys(oc, store.id, cfg.name)
+        jk = None
+        if cfg.capture == "journal":   # first: rows read after the entries can only be newer
+            jk = read_changed_keys(plan, o_side, s_side, store.id, settings.journal.gap_wait_seconds)
+        if jk is None or jk.keys is None:
+            o, s = o_side.read(), s_side.read()
+            base = read_base(oc, store.id, cfg.name)
+            compared = o.num_rows + s.num_rows
+        else:
+            o, s = o_side.read_keys_in(jk.keys), s_side.read_keys_in(jk.keys)
+            base = read_base(oc, store.id, cfg.name, key_text(jk.keys, o_side.key).to_pylist())
+            compared = jk.keys.num_rows
+        waiting = waiting_keys(oc, store.id, cfg.name)
         m = merge(o, s, base, o_side.key, Rule.parse(cfg.conflicts), cfg.origin_columns, cfg.store_columns,
                   waiting)
         natural = natural_duplicates(oc, plan, m.to_origin.inserts, o_side.key) if cfg.natural_key else []
-    return TwoWayPlan(cfg.name, store.id, m, o.num_rows + s.num_rows, natural, plan)
+    return TwoWayPlan(cfg.name, store.id, m, compared, natural, plan, jk)
 
 
 def natural_duplicates(oc, plan, inserts: pa.Table, key: list[str]) -> list[dict]:
@@ -99,7 +121,11 @@ def sync_twoway(settings: Settings, store_id: str, cfg: TableConfig, *, run_id: 
     conflicts = m.conflicts + p.natural
     with connect(settings.origin.url, "de origem", write=True) as oc:
         ensure_tables(oc)
-        result.extra["conflitos_novos"] = record_conflicts(oc, store.id, cfg.name, conflicts)
+        if p.journal is not None:
+            ensure_state_table(oc)      # DDL here, not in step 3's transaction (MariaDB commits on DDL)
+        new = record_conflicts(oc, store.id, cfg.name, conflicts)
+    result.extra["conflitos_novos"] = len(new)
+    _log_conflicts(cfg.name, store.id, new)
     if hook:
         hook("conflitos")
     if not m.to_store.empty:
@@ -112,8 +138,25 @@ def sync_twoway(settings: Settings, store_id: str, cfg: TableConfig, *, run_id: 
             with applying(oc):
                 apply(oc, [(target_for(p.plan, "send"), m.to_origin)])   # adds the store's filter values
         write_base(oc, store.id, cfg.name, m.base, m.base_drop)
+        if p.journal is not None:
+            save_positions(oc, store.id, cfg.name, p.journal, run_id)
+    if p.journal is not None:      # each producer's copy of the positions, and pruning (best effort)
+        seqs = p.journal.seqs()
+        record_and_prune(settings, store, ORIGIN, "both", {cfg.name: seqs[ORIGIN]})
+        record_and_prune(settings, store, STORE, "both", {cfg.target_name: seqs[STORE]})
     result.duration_s = round(time.perf_counter() - t0, 4)
     return result
+
+
+def _log_conflicts(table: str, store_id: str, new: list[dict]) -> None:
+    """One WARNING per run and table naming the conflicts recorded now (up to 10)."""
+    if not new:
+        return
+    outcome = {"origem": "vence a origem", "loja": "vence a loja", "pendente": "aguarda resolver_conflitos"}
+    parts = [f"chave {c['chave']}: {c['tipo']}, {c['regra']} → {outcome.get(c['resultado'], c['resultado'])}"
+             for c in new[:10]]
+    log.warning("%s (loja %s): %d conflito(s) registrado(s) em conflitos_sincronizacao — %s%s", table, store_id,
+                len(new), "; ".join(parts), " …" if len(new) > 10 else "")
 
 
 def counts(m: Merge) -> dict[str, int]:
@@ -128,6 +171,7 @@ def preview_result(p: TwoWayPlan, cfg: TableConfig) -> TableResult:
     pending = sum(1 for x in m.conflicts + p.natural if x["resultado"] == "pendente")
     extra = {**c, "conflitos": len(m.conflicts) + len(p.natural), "conflitos_pendentes": pending}
     return TableResult(cfg.name, "both", p.store, cfg.capture or "diff", p.compared,
+                       cursor=None if p.journal is None else p.journal.cursor(),
                        inserted=c["loja_inserir"] + c["origem_inserir"],
                        updated=c["loja_atualizar"] + c["origem_atualizar"],
                        deleted=c["loja_excluir"] + c["origem_excluir"], extra=extra,

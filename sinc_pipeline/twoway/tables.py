@@ -49,12 +49,16 @@ def ensure_tables(conn: Connection) -> None:
     metadata.create_all(conn, checkfirst=True)
 
 
-def read_base(conn: Connection, store: str, table: str) -> pa.Table:
+def read_base(conn: Connection, store: str, table: str, keys: list[str] | None = None) -> pa.Table:
+    """The base rows of ``store``'s ``table``; only those of ``keys`` (key texts) when given."""
     if not sa.inspect(conn).has_table(BASE):
         return empty_base()
     c = base_table.c
-    rows = conn.execute(sa.select(c.chave, *[c[f"h_{g}"] for g in GROUPS])
-                        .where(c.loja == store, c.tabela == table)).all()
+    stmt = sa.select(c.chave, *[c[f"h_{g}"] for g in GROUPS]).where(c.loja == store, c.tabela == table)
+    if keys is None:
+        rows = conn.execute(stmt).all()
+    else:
+        rows = [r for i in range(0, len(keys), 500) for r in conn.execute(stmt.where(c.chave.in_(keys[i:i + 500])))]
     if not rows:
         return empty_base()
     cols = list(zip(*rows))
@@ -89,11 +93,11 @@ def _json(value) -> str | None:
     return None if value is None else json.dumps(value, default=str, ensure_ascii=False, sort_keys=True)
 
 
-def record_conflicts(conn: Connection, store: str, table: str, conflicts: list[dict]) -> int:
+def record_conflicts(conn: Connection, store: str, table: str, conflicts: list[dict]) -> list[dict]:
     """Insert the conflicts not yet recorded (same store, table, key and signature): a rerun
-    after a crash finds the same conflict and records nothing more. Returns rows inserted."""
+    after a crash finds the same conflict and records nothing more. Returns those inserted."""
     if not conflicts:
-        return 0
+        return []
     c = conflicts_table.c
     have = set(conn.execute(sa.select(c.chave, c.assinatura).where(
         c.loja == store, c.tabela == table, c.chave.in_([x["chave"] for x in conflicts]))).all())
@@ -106,7 +110,7 @@ def record_conflicts(conn: Connection, store: str, table: str, conflicts: list[d
              "hash_base": x["hash_base"], "regra": x["regra"], "resultado": x["resultado"],
              "status": "pendente" if x["resultado"] == "pendente" else "resolvido", "assinatura": x["assinatura"],
              "criado_em": when, "resolvido_em": None if x["resultado"] == "pendente" else when} for x in new])
-    return len(new)
+    return new
 
 
 def conflict_rows(conn: Connection, ids: list[int] | None = None, status: str | None = None) -> list[dict]:

@@ -39,6 +39,25 @@ def test_names_users_expect(demo):
                       "sem_divergencias_restantes", "freshness_check"}   # freshness: defs/freshness.py
 
 
+def test_demo_config_syncs_clientes_both_ways(make_db, tmp_path):
+    """The demo's own config: clientes is two-way (sincronizar_clientes, the conflict report and
+    its jobs), part of forcar_atualizacao; the other tables keep their direction."""
+    st = small_demo(make_db, "sqlite", "sqlite", tmp_path, customers_twoway=True)
+    assert st.table("clientes").direction == "both" and st.table("clientes").origin_columns == ["limite_credito",
+                                                                                               "bloqueado"]
+    defs = build_defs(st)
+    keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
+    assert {"sincronizar_clientes", "conflitos_sincronizacao", "receber_produtos", "enviar_vendas"} <= keys
+    assert "receber_clientes" not in keys
+    assert {"relatorio_conflitos", "resolver_conflitos"} <= {j.name for j in defs.resolve_all_job_defs()}
+    job = defs.resolve_job_def("forcar_atualizacao")
+    assert "sincronizar_clientes" in {k.to_user_string() for k in job.asset_layer.selected_asset_keys}
+    res = job.execute_in_process(instance=DagsterInstance.ephemeral(), partition_key="loja_01")
+    assert res.success
+    mats = {m.asset_key.to_user_string(): m for m in res.get_asset_materialization_events()}
+    assert mats["sincronizar_clientes"].materialization.metadata["inseridas"].value > 0
+
+
 @pytest.mark.parametrize("minutes,cron,filtered", [
     (1, "* * * * *", False), (5, "*/5 * * * *", False), (7, "* * * * *", True), (60, "0 * * * *", False),
     (90, "* * * * *", True), (120, "0 */2 * * *", False), (1440, "0 */24 * * *", False), (45, "* * * * *", True)])

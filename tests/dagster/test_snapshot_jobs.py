@@ -70,7 +70,7 @@ def test_gerar_base_dados_reports_in_the_catalog(demo, instance):
     first_name = rows(store, "SELECT nome FROM clientes ORDER BY id LIMIT 1")[0][0]
     assert first_name in md["previa_clientes"] and md["previa_clientes"].count("\n| ") >= 2
 
-    execute(store, "UPDATE clientes SET nome = 'Inês Brandão' WHERE id = 2")
+    execute(store, "UPDATE clientes SET nome = 'Inês Brandão' WHERE id = 3")   # one of loja_01's (odd ids)
     second = run_job(defs, "gerar_base_dados", "loja_01", {}, instance)
     md2 = second.assets["base_dados_loja"]
     assert md2["tipo"] == "incremental" and md2["snapshot_pai"] == md["snapshot_id"]

@@ -109,16 +109,17 @@ def test_large_tables_are_compared_in_key_ranges(make_db, tmp_path):
         assert key_ranges(src, tgt, 1000) == ("id", None)
         col, ranges = key_ranges(src, tgt, 5)
         # open at both ends, so every row of either side is in exactly one range
-        assert col == "id" and ranges == [(None, 6), (6, 11), (11, 16), (16, None)]
+        assert col == "id" and ranges == [(None, 9), (9, 17), (17, None)]
     # the ranged comparison finds exactly what the single one does
     execute(st.origin.url, "DELETE FROM clientes WHERE id IN (1, 20)")
     execute(st.origin.url, "UPDATE clientes SET nome = 'Ângela' WHERE id = 9")
-    st_small = st.model_copy(update={"diff_chunk_rows": 5})  # 4 key ranges
+    st_small = st.model_copy(update={"diff_chunk_rows": 5})  # 3 key ranges
     unit = st.units("receive")[2]
     assert unit[0].name == "clientes"
     r = sync_unit(st_small, "loja_01", unit)[0]
-    # the store held ids 1..18: 19 is inserted, 9 updated, 1 deleted (20 was never there)
-    assert (r.inserted, r.updated, r.deleted) == (1, 1, 1) and r.compared == 18
+    # loja_01's customers are the odd ids; the store held 1..17 and its own 21, 23 (not at HQ):
+    # 19 is inserted, 9 updated, 1, 21 and 23 deleted (20 is loja_02's); HQ now has 3..19
+    assert (r.inserted, r.updated, r.deleted) == (1, 1, 3) and r.compared == 9
     assert verify_table(st, "loja_01", unit[0]).passed
 
 

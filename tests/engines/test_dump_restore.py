@@ -196,7 +196,7 @@ def test_store_on_a_server_engine_dumps_and_migrates_to_sqlite(make_db, tmp_path
     sync_all(st, STORE)
     full = dump_store(st, STORE)
     execute(store_url(st), "UPDATE produto SET preco_venda = :p WHERE id = 7", {"p": Decimal("0.01")})
-    execute(store_url(st), "DELETE FROM clientes WHERE id = 4")
+    execute(store_url(st), "DELETE FROM clientes WHERE id = 5")     # loja_01's customers are the odd ids
     inc = dump_store(st, STORE)
     assert full.manifest.kind == COMPLETA and full.manifest.source_engine == engine
     assert inc.manifest.tables["produto"].rows == 1 and inc.manifest.tables["clientes"].rows == 1
@@ -471,7 +471,7 @@ def test_an_untrustworthy_manifest_is_refused_before_anything_is_written(make_db
     st = small_demo(make_db, "sqlite", "sqlite", tmp_path)
     sync_all(st, STORE)
     dump_store(st, STORE, "completa")
-    execute(store_url(st), "DELETE FROM clientes WHERE id = 4")
+    execute(store_url(st), "DELETE FROM clientes WHERE id = 5")     # one of loja_01's (odd ids)
     inc = dump_store(st, STORE).manifest
     path = storage_of(st).root / STORE / inc.id / "manifest.json"
     raw = json.loads(path.read_text("utf-8"))

@@ -30,7 +30,7 @@ def chain(make_db, tmp_path):
     sync_all(st, STORE)
     dump_store(st, STORE, "completa")
     execute(st.store(STORE).url, "UPDATE produto SET descricao = 'Pão de queijo 🧀' WHERE id = 3")
-    execute(st.store(STORE).url, "DELETE FROM clientes WHERE id = 4")
+    execute(st.store(STORE).url, "DELETE FROM clientes WHERE id = 5")   # one of loja_01's (odd ids)
     inc = dump_store(st, STORE)
     assert inc.manifest.kind == INCREMENTAL
     return st, inc.manifest

@@ -195,7 +195,7 @@ def _twoway_raw(**table):
     ({"key": ["loja_id", "id"], "scoped": False}, "precisa ser escopada"),
     ({"key": ["loja_id", "id"], "origin_columns": ["fone"], "store_columns": ["fone"]}, "dois donos"),
     ({"key": ["loja_id", "id"], "cursor": "alterado"}, "não usa cursor"),
-    ({"key": ["loja_id", "id"], "capture": "journal"}, "journal ainda não vale"),
+    ({"key": ["loja_id", "id"], "cursor": "alterado", "capture": "journal"}, "não usa cursor"),
 ])
 def test_two_way_tables_are_refused_when_keys_or_rules_cannot_hold(table, fragment):
     from sinc_pipeline.core.errors import ConfigError
@@ -204,7 +204,8 @@ def test_two_way_tables_are_refused_when_keys_or_rules_cannot_hold(table, fragme
         parse_settings(_twoway_raw(**table))
 
 
-@pytest.mark.parametrize("table", [{"key": ["loja_id", "id"]}, {"key": ["id"], "key_scheme": "uuid"},
+@pytest.mark.parametrize("table", [{"key": ["loja_id", "id"]}, {"key": ["loja_id", "id"], "capture": "journal"},
+                                   {"key": ["id"], "key_scheme": "uuid"},
                                    {"key": ["id"], "key_scheme": "store_prefix", "conflicts": {"newest_wins": "x"}}])
 def test_two_way_tables_with_a_key_unique_by_store_load(table):
     from sinc_pipeline.settings import parse_settings
