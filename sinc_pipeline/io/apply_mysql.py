@@ -12,7 +12,8 @@
 
 CREATE/DROP TEMPORARY TABLE do not end the transaction; the staging table is InnoDB, so a
 savepoint rolled back undoes its rows too. Its creation is not undone by a rollback, so every
-batch drops a leftover first (``DROP TEMPORARY TABLE IF EXISTS``).
+batch drops a leftover first (``DROP TEMPORARY TABLE IF EXISTS``). A user without CREATE
+TEMPORARY TABLES gets the generic path for updates and deletes (``staging.can_stage``, a warning).
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from sinc_pipeline.io.staging import TEMP, columns_of, processors, staged_stmt, tuples
+from sinc_pipeline.io.staging import TEMP, can_stage, columns_of, processors, staged_stmt, tuples
 
 
 def values_sql(table: sa.Table | str, columns: Sequence[str], dialect: sa.engine.Dialect) -> str:
@@ -82,5 +83,7 @@ def plan(conn: Connection, op: str, rows: pa.Table, physical: dict[str, str], ke
     procs = processors(conn, table, columns)
     if op == "insert":
         return TupleBatch(op, "executemany", table, tuple(logical), tuple(columns), dict(extra or {}), procs, None)
+    if not can_stage(conn):
+        return None
     stmt = staged_stmt(op, table, columns, [physical[k] for k in key], filters)
     return TupleBatch(op, "temp-join", table, tuple(logical), tuple(columns), dict(extra or {}), procs, stmt)

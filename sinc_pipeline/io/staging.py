@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from sinc_pipeline.core import engines
+from sinc_pipeline.core.logs import warn_once
 
 TEMP = "_sinc_lote"      # the staging table's name (temporary: private to the session)
 
@@ -126,3 +127,29 @@ def driver_error(conn: Connection, sql: str, err: Exception) -> Exception:
     if not isinstance(err, base):
         return err
     return sa.exc.DBAPIError.instance(sql, None, err, base, dialect=conn.dialect)
+
+
+def can_stage(conn: Connection) -> bool:
+    """May this session create temporary tables (PostgreSQL: the database's TEMPORARY privilege;
+    MariaDB: CREATE TEMPORARY TABLES, probed)? Asked once per database connection. Without it
+    the batches take the generic path, and the run says so once (WARNING): nothing fails."""
+    known = conn.info.get("sinc_can_stage")
+    if known is None:
+        if conn.dialect.name == "postgresql":
+            known = bool(conn.exec_driver_sql(
+                "SELECT has_database_privilege(current_database(), 'TEMPORARY')").scalar())
+        else:   # a refused CREATE does not end a MariaDB transaction
+            try:
+                conn.exec_driver_sql("CREATE TEMPORARY TABLE _sinc_prova (x INTEGER)")
+                conn.exec_driver_sql("DROP TEMPORARY TABLE _sinc_prova")
+                known = True
+            except sa.exc.DBAPIError:
+                known = False
+        conn.info["sinc_can_stage"] = known
+    if not known:
+        where = conn.engine.url.render_as_string(hide_password=True)
+        warn_once(("sem_tabela_temporaria", where),
+                  f"Banco {where}: o usuário não pode criar tabelas temporárias; as gravações usam o caminho mais "
+                  "lento (executemany do SQLAlchemy). Dica: GRANT TEMPORARY ON DATABASE <banco> TO <usuário> "
+                  "(PostgreSQL) ou GRANT CREATE TEMPORARY TABLES ON <banco>.* TO <usuário> (MariaDB).")
+    return known

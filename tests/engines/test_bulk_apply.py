@@ -5,13 +5,14 @@ counts; and the fast path is the one that ran."""
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from decimal import Decimal as D
 
 import pyarrow as pa
 import pytest
 import sqlalchemy as sa
 
-from sinc_pipeline.core.db import connect, get_engine
+from sinc_pipeline.core.db import connect, dispose_all, get_engine
 from sinc_pipeline.io import writer
 from sinc_pipeline.io.isolate import apply_isolating
 from sinc_pipeline.io.writer import Target, apply
@@ -81,6 +82,8 @@ def _write(url: str, engine: str, binary: bool, fast: bool, monkeypatch, bad: fr
             c2 = apply(conn, [(t, Changes(empty, upd, empty.select(["id"])))])
             gone = pa.table({"id": pa.array([5, 6, 30, 100], pa.int64())})
             c3, refused3 = apply_isolating(conn, [(t, Changes(empty, empty, gone))])
+            if engine == "postgresql":   # the joins' planner settings were the statements' only
+                assert conn.exec_driver_sql("SHOW enable_hashjoin").scalar() == "on"
     finally:
         sa.event.remove(get_engine(url), "before_cursor_execute", listener)
     with get_engine(url).connect() as c:
@@ -125,3 +128,50 @@ def test_fast_paths_store_what_sqlalchemy_stores(make_db, monkeypatch, engine, b
         assert by_id[16][6] in (True, 1) and by_id[14][6] is None and by_id[15][6] in (False, 0)
     if binary:
         assert bytes(by_id[13][9]) == bytes([13, 0, 92, 10, 255]) and by_id[18][9] is None
+
+
+def _restricted(url: str, engine: str, user: str) -> tuple[str, list[str]]:
+    """A user of ``url``'s database that may read and write ``p`` but not create temporary tables;
+    (its URL, the statements that remove it)."""
+    db = sa.make_url(url).database
+    if engine == "postgresql":
+        execute(url, f'REVOKE TEMPORARY ON DATABASE "{db}" FROM PUBLIC')
+        execute(url, f"CREATE ROLE {user} LOGIN")
+        execute(url, f"GRANT SELECT, INSERT, UPDATE, DELETE ON p TO {user}")
+        drop = [f"DROP OWNED BY {user}", f"DROP ROLE {user}"]
+    else:
+        execute(url, f"CREATE USER '{user}'@'%'")
+        execute(url, f"GRANT SELECT, INSERT, UPDATE, DELETE ON `{db}`.* TO '{user}'@'%'")
+        drop = [f"DROP USER '{user}'@'%'"]
+    return sa.make_url(url).set(username=user).render_as_string(hide_password=False), drop
+
+
+@pytest.mark.parametrize("engine", ["postgresql", "mariadb"])
+def test_a_user_without_temporary_tables_gets_the_generic_path_and_a_warning(make_db, monkeypatch, caplog, engine):
+    url = make_db(engine)
+    execute(url, ddl(engine, False))
+    execute(url, "INSERT INTO p (id, loja, nome) VALUES (9, 'L1', 'velho')")
+    user_url, drop = _restricted(url, engine, f"sinc_t_{uuid.uuid4().hex[:8]}")
+    paths = []
+    real = writer.plan
+    monkeypatch.setattr(writer, "plan", lambda *a: paths.append((a[2], getattr(real(*a), "path", None))) or real(*a))
+    try:
+        with connect(user_url, "teste", write=True) as conn:
+            table = sa.Table("p", sa.MetaData(), autoload_with=conn)
+            t = Target(table, {c: c for c in ["id", "nome"]}, ["id"], {}, {"loja": "L1"})
+            ins = pa.table({"id": pa.array([1, 2, 3], pa.int64()), "nome": ["a", "b", "ç"]})
+            apply(conn, [(t, Changes(ins, ins.slice(0, 1).set_column(1, "nome", pa.array(["novo"])),
+                                     pa.table({"id": pa.array([9], pa.int64())})))])
+        assert rows_of(url) == [(1, "L1", "novo"), (2, "L1", "b"), (3, "L1", "ç")]
+        staged = "executemany" if engine == "mariadb" else None
+        assert set(paths) == {("insert", staged), ("update", None), ("delete", None)}
+        assert "tabelas temporárias" in caplog.text and "GRANT" in caplog.text
+    finally:
+        dispose_all()
+        for sql in drop:
+            execute(url, sql)
+
+
+def rows_of(url: str) -> list[tuple]:
+    with get_engine(url).connect() as c:
+        return [tuple(r) for r in c.execute(sa.text("SELECT id, loja, nome FROM p ORDER BY id"))]
