@@ -37,7 +37,7 @@ from sqlalchemy.engine import Connection
 from sinc_pipeline.io.staging import (TEMP, ArrowRows, can_stage, columns_of, driver_error, processors,
                                       staged_stmt, tuples)
 
-_CSV = pcsv.WriteOptions(include_header=False, quoting_style="needed")   # strings quoted: "" is not NULL
+CSV_OPTIONS = pcsv.WriteOptions(include_header=False, quoting_style="needed")   # strings quoted: "" is not NULL
 
 
 def temp_sql(table: sa.Table, columns: Sequence[str], dialect: sa.engine.Dialect) -> str:
@@ -56,6 +56,16 @@ def drop_sql(dialect: sa.engine.Dialect) -> str:
     return f"DROP TABLE {dialect.identifier_preparer.quote(TEMP)}"
 
 
+def csv_text(t: pa.DataType) -> bool:
+    """Is Arrow's CSV text of ``t`` what psycopg's text COPY of the Python value is (the same value
+    once parsed, whatever the column)? Numbers, decimals, booleans, text, dates, naive timestamps,
+    times; not bytes (bytea's escapes), float32 (its shortest text is not the double's), nested or
+    dictionary types."""
+    return (pa.types.is_null(t) or pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_boolean(t)
+            or pa.types.is_integer(t) or pa.types.is_decimal(t) or t == pa.float64() or pa.types.is_date(t)
+            or (pa.types.is_timestamp(t) and t.tz is None) or pa.types.is_time(t))
+
+
 def _text_pairing(arrow_type: pa.DataType, col_type: sa.types.TypeEngine) -> str | None:
     """"csv" when Arrow's CSV text of ``arrow_type`` parses, in a column of ``col_type``, to the value
     the bound parameter gives; "rows" when only psycopg's own dumpers do; None when neither."""
@@ -72,8 +82,8 @@ def _text_pairing(arrow_type: pa.DataType, col_type: sa.types.TypeEngine) -> str
         return "csv" if isinstance(col_type, sa.Integer | sa.Numeric | sa.String) else None
     if pa.types.is_decimal(t):
         return "csv" if isinstance(col_type, sa.Numeric | sa.String) else None
-    if pa.types.is_floating(t):
-        return "csv" if isinstance(col_type, sa.Float) else None
+    if pa.types.is_floating(t):     # float32's CSV text is its shortest repr, not the double psycopg sends
+        return "csv" if t == pa.float64() and isinstance(col_type, sa.Float) else None
     if pa.types.is_date(t):
         return "csv" if isinstance(col_type, sa.Date | sa.DateTime) else None
     if pa.types.is_timestamp(t):
@@ -127,7 +137,7 @@ class CopyBatch:
             with conn.connection.driver_connection.cursor() as cur, cur.copy(sql) as copy:
                 if isinstance(params, ArrowRows):
                     buf = io.BytesIO()
-                    pcsv.write_csv(params.table, buf, _CSV)
+                    pcsv.write_csv(params.table, buf, CSV_OPTIONS)
                     copy.write(buf.getbuffer())
                 else:
                     for row in params:

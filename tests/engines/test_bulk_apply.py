@@ -35,7 +35,8 @@ def ddl(engine: str, binary: bool) -> str:
             f"nome VARCHAR(40) CHECK (nome <> 'ruim')" + (f", dados {blob}" if binary else "") + ")")
 
 
-def _inserts(n: int, bad: frozenset, binary: bool) -> pa.Table:
+def _inserts(n: int, bad: frozenset, binary: bool, inf: bool = True) -> pa.Table:
+    """``inf``: a float infinity among the values (MariaDB has none)."""
     ids = list(range(1, n + 1))
     cols = {"id": pa.array(ids, pa.int64()),
             "valor": pa.array([None if i % 9 == 0 else D(i * 37) / 100 for i in ids], pa.decimal128(12, 2)),
@@ -44,7 +45,8 @@ def _inserts(n: int, bad: frozenset, binary: bool) -> pa.Table:
                                    for i in ids], pa.timestamp("us")),
             "dia": pa.array([dt.date(2026, 1, 1 + i % 28) for i in ids], pa.date32()),
             "ativo": pa.array([None if i % 7 == 0 else i % 2 == 0 for i in ids], pa.bool_()),
-            "peso": pa.array([None if i % 8 == 0 else i / 3 for i in ids], pa.float64()),
+            "peso": pa.array([None if i % 8 == 0 else {11: float("inf") if inf else 1e300, 12: -1e300}.get(i, i / 3) for i in ids],
+                             pa.float64()),
             "nome": pa.array(["ruim" if i in bad else TEXTS[i % len(TEXTS)] for i in ids], pa.string())}
     if binary:
         cols["dados"] = pa.array([None if i % 6 == 0 else bytes([i % 256, 0, 92, 10, 255]) for i in ids], pa.binary())
@@ -72,14 +74,17 @@ def _write(url: str, engine: str, binary: bool, fast: bool, monkeypatch, bad: fr
             phys = {c: c for c in ["id", "quando", "quando_tz", "dia", "ativo", "peso", "nome", "dados"]} | {
                 "valor": "preco"}
             t = Target(table, phys, ["id"], {"loja": "L1"}, {"loja": "L1"})
-            ins = _inserts(40, bad, binary)
+            ins = _inserts(40, bad, binary, engine != "mariadb")
             empty = ins.slice(0, 0)
             counts, refused = apply_isolating(conn, [(t, Changes(ins, empty, empty.select(["id"])))])
             # updates: new values (NULLs among them), and keys 100/101 of the other store: untouched
-            upd = pa.concat_tables([ins.slice(0, 12), _inserts(101, frozenset(), binary).slice(99, 2)])
+            upd = pa.concat_tables([ins.slice(0, 12), _inserts(101, frozenset(), binary, engine != "mariadb").slice(99, 2)])
             upd = upd.set_column(1, "valor", pa.array([D("9.99"), None] * 7, pa.decimal128(12, 2)))
-            upd = upd.set_column(7, "nome", pa.array(["atualizado ç", None] * 7, pa.string()))
-            c2 = apply(conn, [(t, Changes(empty, upd, empty.select(["id"])))])
+            names = ["atualizado ç", None] * 7
+            if bad:
+                names[2] = "ruim"          # an update the target refuses: staged batches bisected too
+            upd = upd.set_column(7, "nome", pa.array(names, pa.string()))
+            c2, refused2 = apply_isolating(conn, [(t, Changes(empty, upd, empty.select(["id"])))])
             gone = pa.table({"id": pa.array([5, 6, 30, 100], pa.int64())})
             c3, refused3 = apply_isolating(conn, [(t, Changes(empty, empty, gone))])
             if engine == "postgresql":   # the joins' planner settings were the statements' only
@@ -88,7 +93,7 @@ def _write(url: str, engine: str, binary: bool, fast: bool, monkeypatch, bad: fr
         sa.event.remove(get_engine(url), "before_cursor_execute", listener)
     with get_engine(url).connect() as c:
         got = [tuple(r) for r in c.execute(sa.text("SELECT * FROM p ORDER BY id"))]
-    return got, (counts, c2, c3), sorted(r.row["id"] for r in refused + refused3), paths, statements
+    return got, (counts, c2, c3), sorted((r.op, r.row["id"]) for r in refused + refused2 + refused3), paths, statements
 
 
 def expected_paths(engine: str, binary: bool) -> dict:
@@ -107,7 +112,8 @@ def test_fast_paths_store_what_sqlalchemy_stores(make_db, monkeypatch, engine, b
     fast, fast_counts, fast_refused, paths, statements = _write(make_db(engine), engine, binary, True, monkeypatch, bad)
     monkeypatch.undo()
     slow, slow_counts, slow_refused, _, _ = _write(make_db(engine), engine, binary, False, monkeypatch, bad)
-    assert fast == slow and fast_counts == slow_counts and fast_refused == slow_refused == sorted(bad)
+    assert fast == slow and fast_counts == slow_counts and fast_refused == slow_refused == (
+        sorted([("insert", i) for i in bad] + [("update", 3)]) if bad else [])
     # the fast path ran, for every operation
     assert dict(paths) == expected_paths(engine, binary) and len(set(paths)) == 3
     if engine != "sqlite":
@@ -115,7 +121,7 @@ def test_fast_paths_store_what_sqlalchemy_stores(make_db, monkeypatch, engine, b
         assert any(s.startswith("UPDATE p") for s in staged) and any(s.startswith("DELETE FROM p") for s in staged)
         assert engine == "mariadb" or any(s.startswith("INSERT INTO p ") and "SELECT" in s for s in staged)
     inserted, updated, deleted = fast_counts
-    assert inserted[0]["inserted"] == 40 - len(bad) and updated[0]["updated"] == 14 and deleted[0]["deleted"] == 4
+    assert inserted[0]["inserted"] == 40 - len(bad) and updated[0]["updated"] == 14 - bool(bad) and deleted[0]["deleted"] == 4
     by_id = {r[0]: r for r in fast}
     assert by_id[100][1:3] == ("L2", D("1.00")) and D(str(by_id[101][2])) == D("2.00")   # the other store's
     assert not {5, 6, 30} & set(by_id)
@@ -175,3 +181,26 @@ def test_a_user_without_temporary_tables_gets_the_generic_path_and_a_warning(mak
 def rows_of(url: str) -> list[tuple]:
     with get_engine(url).connect() as c:
         return [tuple(r) for r in c.execute(sa.text("SELECT id, loja, nome FROM p ORDER BY id"))]
+
+
+def test_bulk_insert_csv_copy_stores_what_write_row_stores(make_db, monkeypatch):
+    """``io/bulk.py`` on PostgreSQL (restores, new stores): Arrow's CSV into COPY, the same values
+    as psycopg's ``write_row`` of each row."""
+    from sinc_pipeline.io import bulk
+
+    rows = _inserts(40, frozenset(), False).rename_columns(
+        ["id", "preco", "quando", "quando_tz", "dia", "ativo", "peso", "nome"])
+    rows = rows.append_column("loja", pa.array(["L1"] * rows.num_rows))
+    got, copies = [], []
+    for csv in (True, False):
+        url = make_db("postgresql")
+        execute(url, ddl("postgresql", False))
+        monkeypatch.setattr(bulk, "csv_text", bulk.csv_text if csv else lambda t: False)
+        real = bulk.pcsv.write_csv
+        monkeypatch.setattr(bulk.pcsv, "write_csv", lambda *a, **k: copies.append(csv) or real(*a, **k))
+        with connect(url, "teste", write=True) as conn:
+            assert bulk.bulk_insert(conn, "p", rows) == 40
+        monkeypatch.undo()
+        with get_engine(url).connect() as c:
+            got.append([tuple(r) for r in c.execute(sa.text("SELECT * FROM p ORDER BY id"))])
+    assert copies == [True] and got[0] == got[1] and len(got[0]) == 40 and got[0][10][7] == float("inf") and got[0][12][8] == ""
