@@ -67,3 +67,22 @@ def temp_pg_database():
         with admin.connect() as c:
             c.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.dispose()
+
+
+MARIADB_ADMIN = os.environ.get("SINC_TEST_MARIADB", "mysql+pymysql://root@127.0.0.1:3306/")
+
+
+@contextlib.contextmanager
+def temp_mariadb_database():
+    """The URL of a fresh MariaDB database (utf8mb4), dropped afterwards."""
+    name = f"sinc_bench_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(MARIADB_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.exec_driver_sql(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin")
+    try:
+        yield sa.make_url(MARIADB_ADMIN).set(database=name).render_as_string(False)
+    finally:
+        dispose_all()
+        with admin.connect() as c:
+            c.exec_driver_sql(f"DROP DATABASE IF EXISTS `{name}`")
+        admin.dispose()

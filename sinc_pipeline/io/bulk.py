@@ -1,17 +1,23 @@
 """Fast bulk loading of Arrow data into a table, by the fastest path each engine offers.
 
-PostgreSQL: COPY FROM STDIN through psycopg; SQLite: the sqlite3 module's executemany on the
+PostgreSQL: COPY FROM STDIN through psycopg, as CSV written by Arrow when every column's type has
+the same text in CSV as psycopg's own dumpers give it (``apply_pg.csv_text``: no Python value per
+row), else one ``write_row`` per row; SQLite: the sqlite3 module's executemany on the
 raw connection; MariaDB: executemany of multi-row INSERTs through PyMySQL. Names are quoted by
 SQLAlchemy's identifier preparer, values are always bound.
 """
 from __future__ import annotations
 
+import io
 from collections.abc import Iterable
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.csv as pcsv
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
+
+from sinc_pipeline.io.apply_pg import CSV_OPTIONS, csv_text
 
 
 def _sqlite_column(col: pa.Array | pa.ChunkedArray) -> list:
@@ -41,7 +47,12 @@ def bulk_insert(conn: Connection, table: str, batches: Iterable[pa.RecordBatch] 
         names = [(columns or {}).get(c, c) for c in batch.schema.names]
         sql = bulk_insert_sql(conn, table, names)
         raw = conn.connection.driver_connection
-        if conn.dialect.name == "postgresql":
+        if conn.dialect.name == "postgresql" and all(csv_text(f.type) for f in batch.schema):
+            buf = io.BytesIO()
+            pcsv.write_csv(batch, buf, CSV_OPTIONS)
+            with raw.cursor().copy(sql + " WITH (FORMAT csv)") as copy:
+                copy.write(buf.getbuffer())
+        elif conn.dialect.name == "postgresql":
             with raw.cursor().copy(sql) as copy:
                 for row in zip(*[c.to_pylist() for c in batch.columns]):
                     copy.write_row(row)

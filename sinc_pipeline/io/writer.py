@@ -7,6 +7,13 @@ executes a unit's changes on one connection (inside the caller's transaction): d
 children-first, then inserts and updates parents-first (rows ordered under foreign keys by
 ``io/ordered.py``). ``execute`` (optional) runs each batch instead of ``conn.execute``
 (``io/isolate.py`` uses it to isolate the rows a database refuses).
+
+Each operation's rows take the engine's fast path (``plan``): ``Prepared`` on SQLite (the
+driver's executemany of tuples), COPY into a temporary table and one set-based statement on
+PostgreSQL (``io/apply_pg.py``), tuples and a temporary table joined to the target on MariaDB
+(``io/apply_mysql.py``). A fast path is an object with ``path`` (its name), ``rows(part, names,
+extra)`` (a batch's parameters, sliceable) and ``run(conn, params)``; None leaves the batch to
+SQLAlchemy's executemany of dicts (the generic path).
 """
 from __future__ import annotations
 
@@ -18,6 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from sinc_pipeline.core import engines
+from sinc_pipeline.io import apply_mysql, apply_pg
 from sinc_pipeline.io.fkorder import links
 from sinc_pipeline.sync.diff import Changes
 
@@ -108,6 +116,10 @@ class Prepared:
     order: tuple[str, ...]           # bind names, in the statement's positional order
     processors: dict                 # bind name -> SQLAlchemy's bind processor
     fixed: dict                      # bind name -> value of the binds no row supplies (filters)
+    path = "prepared"
+
+    def run(self, conn: Connection, params: list[tuple]) -> None:
+        conn.exec_driver_sql(self.sql, params)
 
     def rows(self, rows: pa.Table, names: dict[str, str], extra: dict | None = None) -> list[tuple]:
         by_name = {names[c]: c for c in rows.column_names if c in names}
@@ -134,22 +146,36 @@ def prepare(conn: Connection, stmt, keys: Sequence[str]) -> Prepared | None:
     return Prepared(str(compiled), order, dict(compiled._bind_processors), fixed)
 
 
-def run_batch(conn: Connection, stmt, params: list) -> None:
-    """One executemany: a ``Prepared`` by the driver with tuples, else through SQLAlchemy."""
-    if isinstance(stmt, Prepared):
-        conn.exec_driver_sql(stmt.sql, params)
-    else:
+BULK = {"postgresql": apply_pg.plan, "mysql": apply_mysql.plan, "mariadb": apply_mysql.plan}
+"""The server engines' fast paths, by dialect name (``plan(conn, op, rows, physical, key, filters,
+extra, table)``)."""
+
+
+def plan(conn: Connection, stmt, op: str, t: Target, rows: pa.Table, keys: Sequence[str], extra: dict | None):
+    """The fast path of one operation's ``rows`` on ``t`` for this connection's engine, or None
+    (SQLAlchemy's executemany of dicts with ``stmt``)."""
+    if conn.dialect.name == "sqlite":
+        return prepare(conn, stmt, keys)
+    bulk = BULK.get(conn.dialect.name)
+    return None if bulk is None else bulk(conn, op, rows, t.physical, t.key, t.filters, extra, t.table)
+
+
+def run_batch(conn: Connection, stmt, params) -> None:
+    """One batch: a fast path (``plan``) runs itself, a SQLAlchemy statement is an executemany."""
+    if isinstance(stmt, sa.sql.ClauseElement):
         conn.execute(stmt, params)
+    else:
+        stmt.run(conn, params)
 
 
 def _run(conn: Connection, stmt, rows: pa.Table, names: dict[str, str], op: str, t: Target, hook: Hook,
          extra: dict | None = None, execute: Execute = None) -> int:
     """executemany in batches of ``BATCH`` rows, converting one batch at a time (memory stays flat
     whatever the backlog); ``hook(op, table, rows_so_far)`` after each batch (tests inject faults).
-    On SQLite the statement is compiled once and run with tuples (``Prepared``)."""
+    Each engine's fast path is chosen once for all the batches (``plan``)."""
     n, table = 0, t.table.name
     keys = [names[c] for c in rows.column_names if c in names] + list(extra or {})
-    prepared = prepare(conn, stmt, keys)
+    prepared = plan(conn, stmt, op, t, rows, keys, extra)
     for start in range(0, rows.num_rows, BATCH):
         part = rows.slice(start, BATCH)
         chunk = _params(part, names, extra) if prepared is None else prepared.rows(part, names, extra)
