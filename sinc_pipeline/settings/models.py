@@ -221,6 +221,7 @@ class TickConfig(_Model):
     workers: StrictInt = Field(4, ge=1, le=64)               # stores synced at the same time in one run
     origin_connections: StrictInt = Field(4, ge=1, le=64)    # stores syncing against the origin at once
     lock_wait_seconds: StrictInt = Field(120, ge=0, le=3600)   # a store busy in another run: wait, then skip
+    probe: StrictBool = True   # journal mode: a store with nothing to do is probed, not synced (capture/probe.py)
 
 
 class Settings(_Model):
