@@ -12,31 +12,18 @@ import sqlalchemy as sa
 from dagster import AssetCheckEvaluation, AssetMaterialization
 
 from sinc_pipeline.capture import sql as q
-from sinc_pipeline.capture.install import install_capture
 from sinc_pipeline.capture.probe import IDLE_NOTE, probe_store
 from sinc_pipeline.core.db import connect, get_engine
 from sinc_pipeline.core.owned import utcnow
 from sinc_pipeline.defs.tick import OK, sync_store
-from sinc_pipeline.sync.direction import sync_direction
 from sinc_pipeline.sync.held_store import errors_table
 from sinc_pipeline.sync.state import mark_repair
 
 from ..helpers import execute, rows
-from .journal_helpers import PRICES, journal_demo
+from .journal_helpers import PRICES, all_journal
 
 ENGINES = ["sqlite", "postgresql", "mariadb"]
 STORES = ("loja_01", "loja_02")
-
-
-def all_journal(make_db, engine: str, tmp_path):
-    st = journal_demo(make_db, engine, engine, tmp_path, install=False)
-    st = st.model_copy(update={"tables": [t.model_copy(update={"capture": "journal", "cursor": None})
-                                          for t in st.tables]})
-    install_capture(st)
-    for s in STORES:                      # first syncs: compared in full, positions saved
-        for d in ("send", "receive"):
-            assert not sync_direction(st, s, d, keep_going=True)[1]
-    return st
 
 
 @pytest.fixture(params=ENGINES)
