@@ -14,6 +14,10 @@ partitions and checks in the UI look as before. A store that fails does not lose
 results (each store's events are logged as it ends); the op fails at the end naming the failed
 stores. The op's output (or its failure) carries ``lojas``: per store ``ok`` / ``falhou`` /
 ``travada`` and the error, which the CLI splits into one summary per store.
+
+A store whose tables of the direction are all in journal mode is probed first (``capture/probe.py``,
+``tick.probe``): with nothing to do it is not synced, and records one materialization per table
+saying so (``defs/idle.py``), without re-running the check.
 """
 
 import threading
@@ -24,9 +28,11 @@ from sinc_pipeline.defs.freshness import fresh_evaluations
 from dagster import (AssetCheckEvaluation, AssetCheckResult, AssetKey, AssetMaterialization, Config, Failure,
                      MetadataValue, OpExecutionContext, Output, job, op)
 
+from sinc_pipeline.capture.probe import idle_probe
 from sinc_pipeline.core.errors import LockedError, SincError
 from sinc_pipeline.core.locks import store_lock
 from sinc_pipeline.defs.failures import failure_metadata
+from sinc_pipeline.defs.idle import idle_events
 from sinc_pipeline.defs.metadata import result_metadata
 from sinc_pipeline.defs.preview import preview_check, preview_metadata
 from sinc_pipeline.defs.steps import core_step
@@ -82,7 +88,11 @@ def sync_store(settings: Settings, store_id: str, direction: str, run_id: str, s
     failed: list[SincError] = []
     try:
         with store_lock(settings.dagster_home, store_id, settings.tick.lock_wait_seconds), origin:
-            for unit, res in run_units(settings, store_id, direction, run_id=run_id, simulate=simulate):
+            idle = idle_probe(settings, store_id, direction, run_id, simulate)   # nothing to do: not synced
+            if idle is not None:
+                out.events += idle_events(settings, store_id, direction, idle)
+            for unit, res in ([] if idle else run_units(settings, store_id, direction, run_id=run_id,
+                                                         simulate=simulate)):
                 if isinstance(res, SincError):
                     out.lines.append(("error", f"{', '.join(t.name for t in unit)} ({store_id}): {res}"))
                     failed.append(res)
@@ -95,7 +105,7 @@ def sync_store(settings: Settings, store_id: str, direction: str, run_id: str, s
                     continue
                 log = lambda msg: out.lines.append(("info", msg))   # noqa: E731
                 out.events += _events(store_id, report_events(log, settings, store_id, unit, res))
-            if direction == "send" and settings.fiscal is not None:   # the fiscal quarantine check, per store
+            if direction == "send" and settings.fiscal is not None and not idle:   # the quarantine check, per store
                 from sinc_pipeline.defs.fiscal_assets import quarantine_result
                 out.events.append(as_evaluation(store_id, quarantine_result(settings, store_id)))
         if failed:

@@ -243,6 +243,7 @@ class TickConfig(_Model):
     shards: StrictInt = Field(1, ge=1, le=64)                # steps a tick's stores are split into
     executor: Literal["in_process", "multiprocess", "celery"] = "in_process"   # who runs those steps
     celery: TickCeleryConfig = Field(default_factory=TickCeleryConfig)
+    probe: StrictBool = True   # journal mode: a store with nothing to do is probed, not synced (capture/probe.py)
 
     @property
     def sharded(self) -> bool:

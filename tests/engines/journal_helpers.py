@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sinc_pipeline.capture.install import install_capture
 from sinc_pipeline.core.db import get_engine
 from sinc_pipeline.settings import TableConfig
+from sinc_pipeline.sync.direction import sync_direction
 from sinc_pipeline.sync.unit import sync_unit
 
 from ..helpers import rows, small_demo
@@ -45,6 +46,19 @@ def journal_demo(make_db, origin: str, store: str, tmp_path, install: bool = Tru
                                "journal": st.journal.model_copy(update=journal)})
     if install:
         install_capture(st)
+    return st
+
+
+def all_journal(make_db, engine: str, tmp_path, stores=("loja_01", "loja_02")):
+    """The journal demo with every table in journal mode, capture installed, and each store's
+    first sync of both directions done (compared in full, positions saved)."""
+    st = journal_demo(make_db, engine, engine, tmp_path, install=False)
+    st = st.model_copy(update={"tables": [t.model_copy(update={"capture": "journal", "cursor": None})
+                                          for t in st.tables]})
+    install_capture(st)
+    for s in stores:
+        for d in ("send", "receive"):
+            assert not sync_direction(st, s, d, keep_going=True)[1]
     return st
 
 
