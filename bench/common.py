@@ -54,35 +54,30 @@ def best_of(n: int, fn, *args, before=None):
 
 
 @contextlib.contextmanager
-def temp_pg_database():
-    """The URL of a fresh PostgreSQL database, dropped afterwards."""
+def _temp_database(admin_url: str, create: str, drop: str):
+    """The URL of a fresh database made by ``create`` (``{name}`` filled in), dropped afterwards."""
     name = f"sinc_bench_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as c:
-        c.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        c.exec_driver_sql(create.format(name=name))
     try:
-        yield sa.make_url(PG_ADMIN).set(database=name).render_as_string(False)
+        yield sa.make_url(admin_url).set(database=name).render_as_string(False)
     finally:
         dispose_all()
         with admin.connect() as c:
-            c.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            c.exec_driver_sql(drop.format(name=name))
         admin.dispose()
+
+
+def temp_pg_database():
+    """The URL of a fresh PostgreSQL database, dropped afterwards."""
+    return _temp_database(PG_ADMIN, 'CREATE DATABASE "{name}"', 'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 MARIADB_ADMIN = os.environ.get("SINC_TEST_MARIADB", "mysql+pymysql://root@127.0.0.1:3306/")
 
 
-@contextlib.contextmanager
 def temp_mariadb_database():
     """The URL of a fresh MariaDB database (utf8mb4), dropped afterwards."""
-    name = f"sinc_bench_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(MARIADB_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.exec_driver_sql(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin")
-    try:
-        yield sa.make_url(MARIADB_ADMIN).set(database=name).render_as_string(False)
-    finally:
-        dispose_all()
-        with admin.connect() as c:
-            c.exec_driver_sql(f"DROP DATABASE IF EXISTS `{name}`")
-        admin.dispose()
+    return _temp_database(MARIADB_ADMIN, "CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin",
+                          "DROP DATABASE IF EXISTS `{name}`")

@@ -129,19 +129,6 @@ def key_buckets(column: str, bounds: list[tuple[int, int | None, int | None]], w
     return Buckets(column, lo, step, max(1, -(-(hi - lo + 1) // step)))
 
 
-def plan_buckets(column: str, stats: list[tuple[int, int | None, int | None]], rows: int = BUCKET_ROWS) -> Buckets:
-    """Buckets of about ``rows`` rows over every side's (count, min, max)."""
-    lows = [s[1] for s in stats if s[1] is not None]
-    highs = [s[2] for s in stats if s[2] is not None]
-    if not lows:
-        return Buckets(column, 0, 1)
-    lo, hi = min(lows), max(highs)
-    count = max(s[0] for s in stats)
-    n = max(1, -(-count // rows))
-    step = max(1, -(-(hi - lo + 1) // n))
-    return Buckets(column, lo, step, max(1, -(-(hi - lo + 1) // step)))
-
-
 Chosen = tuple[int, int] | None   # buckets [first, last) only; None: every bucket
 
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from sinc_pipeline.core.db import connect
-from sinc_pipeline.sync.fingerprint import bucket_sums, plan_buckets
+from sinc_pipeline.sync.fingerprint import bucket_sums, key_buckets
 from sinc_pipeline.sync.state import repair_marked
 from sinc_pipeline.sync.unit import sync_unit
 from sinc_pipeline.sync.verify import WRITTEN, verify_table
@@ -98,7 +98,7 @@ def test_bucket_sums_see_a_changed_price(demo):
     with connect(st.origin.url, "o") as o, connect(store.url, "l") as s:
         plan = resolve_plan(unit[0], store, o, st.origin.url, s, store.url, scan=False)
         src, tgt = sides_for(plan, "receive", o, s, 1000)
-        b = plan_buckets("id", [(100, 1, 100)], rows=10)
+        b = key_buckets("id", [(100, 1, 100)], 10)
         assert bucket_sums(src, b) == bucket_sums(tgt, b)
     execute(store.url, "UPDATE produto SET preco_venda = preco_venda + 0.01 WHERE id = 10")
     with connect(st.origin.url, "o") as o, connect(store.url, "l") as s:

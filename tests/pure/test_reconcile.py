@@ -8,7 +8,7 @@ import pyarrow as pa
 
 from sinc_pipeline.reconcile.compare import DIFFERENT, EXTRA, MISSING, Divergence, compare, key_texts
 from sinc_pipeline.sync.diff import Changes
-from sinc_pipeline.sync.fingerprint import plan_buckets
+from sinc_pipeline.sync.fingerprint import key_buckets
 from sinc_pipeline.sync.written import WRITTEN_CAP, add_written, written_keys
 
 SCHEMA = pa.schema([("id", pa.int64()), ("nome", pa.string()), ("preco", pa.decimal128(10, 2))])
@@ -47,12 +47,12 @@ def test_key_texts_are_json():
 
 
 def test_buckets_cover_every_side_and_every_key_once():
-    b = plan_buckets("id", [(1000, 1, 1000), (990, -5, 1200)], rows=100)
+    b = key_buckets("id", [(1000, 1, 1000), (990, -5, 1200)], 100)
     assert b.lo == -5
     covered = [b.range(i) for i in range((1200 - b.lo) // b.step + 1)]
     for k in (-5, 0, 1, 999, 1200):
         assert sum(lo <= k < hi for lo, hi in covered) == 1
-    assert plan_buckets("id", [(0, None, None)]).step == 1
+    assert key_buckets("id", [(0, None, None)], 20_000).step == 1
 
 
 def test_written_keys_capped_and_added():
