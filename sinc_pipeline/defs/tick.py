@@ -36,7 +36,7 @@ from sinc_pipeline.defs.idle import idle_events
 from sinc_pipeline.defs.metadata import result_metadata
 from sinc_pipeline.defs.preview import preview_check, preview_metadata
 from sinc_pipeline.defs.steps import core_step
-from sinc_pipeline.defs.sync_assets import CHECK, report_events, table_key
+from sinc_pipeline.defs.sync_assets import CHECK, keys_for, report_events, table_key
 from sinc_pipeline.defs.tags import job_tags
 from sinc_pipeline.settings import Settings
 from sinc_pipeline.sync.direction import run_units
@@ -105,6 +105,7 @@ def sync_store(settings: Settings, store_id: str, direction: str, run_id: str, s
                     continue
                 log = lambda msg: out.lines.append(("info", msg))   # noqa: E731
                 out.events += _events(store_id, report_events(log, settings, store_id, unit, res))
+            _twoway(settings, store_id, run_id, simulate, out, failed)
             if direction == "send" and settings.fiscal is not None and not idle:   # the quarantine check, per store
                 from sinc_pipeline.defs.fiscal_assets import quarantine_result
                 out.events.append(as_evaluation(store_id, quarantine_result(settings, store_id)))
@@ -122,6 +123,27 @@ def sync_store(settings: Settings, store_id: str, direction: str, run_id: str, s
         out.status, out.error = FAILED, f"{type(err).__name__}: {err}"
         out.lines.append(("error", f"Loja {store_id}: {out.error}"))
     return out
+
+
+def _twoway(settings: Settings, store_id: str, run_id: str, simulate: bool, out: StoreOutcome,
+            failed: list) -> None:
+    """The two-way tables (``direction: both``) of the store, in either tick: each sync merges
+    both sides, so a store's edit reaches the origin at the next send tick and the origin's at the
+    next receive tick; an idle one (journal mode) reads no row. Recorded as the multi-asset
+    ``sincronizar_bidirecional`` records them."""
+    if not any(t.direction == "both" for t in settings.tables):
+        return
+    from sinc_pipeline.defs.twoway_assets import twoway_results
+    for unit, res in run_units(settings, store_id, "both", run_id=run_id, simulate=simulate):
+        if isinstance(res, SincError):
+            out.lines.append(("error", f"{', '.join(t.name for t in unit)} ({store_id}): {res}"))
+            failed.append(res)
+            continue
+        for t, r in zip(unit, res):
+            new = r.extra.get("conflitos_novos", 0)
+            out.lines.append(("info", f"{t.name} ({store_id}, bidirecional): +{r.inserted} ~{r.updated} "
+                                      f"-{r.deleted}" + (f", {new} conflito(s) novo(s)" if new else "")))
+            out.events += _events(store_id, twoway_results(settings, store_id, t, r, run_id, simulate))
 
 
 @dataclass
@@ -168,8 +190,10 @@ def finish(settings: Settings, direction: str, stores: list[str], results: dict[
            simulate: bool):
     """The tick's end, once for all its stores: the freshness evaluations of the tables synced,
     then the output with ``lojas``, or a Failure naming the failed stores (with the same metadata)."""
-    if synced and not simulate:
-        yield from fresh_evaluations(settings, direction, [AssetKey.from_user_string(k) for k in synced])
+    checked = set(keys_for(settings, direction))   # two-way tables have no freshness check
+    keys = [k for k in (AssetKey.from_user_string(k) for k in synced) if k in checked]
+    if keys and not simulate:
+        yield from fresh_evaluations(settings, direction, keys)
     md = {RESULT_KEY: MetadataValue.json(summary_of({s: results[s] for s in stores})),
           "lojas_ok": sum(results[s]["situacao"] == OK for s in stores),
           "lojas_travadas": sorted(s for s in stores if results[s]["situacao"] == LOCKED)}

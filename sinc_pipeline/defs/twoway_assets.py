@@ -51,13 +51,20 @@ def _sync_asset(settings: Settings, tables):
         with core_step(context):
             for t in tables:
                 r = sync_twoway(settings, store_id, t, run_id=context.run_id, simulate=config.simular)
-                md = {**result_metadata(r), **report_metadata(r.extra)}
-                if config.simular:
-                    md.update(preview_metadata(settings, context.run_id, r))
-                yield MaterializeResult(asset_key=table_key(t), metadata=md)
-                yield _check(settings, store_id, t)
+                yield from twoway_results(settings, store_id, t, r, context.run_id, config.simular)
 
     return _sync
+
+
+def twoway_results(settings: Settings, store_id: str, t, r, run_id: str, simulate: bool) -> list:
+    """A two-way table's materialization and check after ``sync_twoway`` (the multi-asset and
+    the ``enviar_dados`` / ``receber_dados`` ticks record the same)."""
+    md = {**result_metadata(r), **report_metadata(r.extra)}
+    if simulate:
+        md.update(preview_metadata(settings, run_id, r))
+        from sinc_pipeline.defs.preview import preview_check
+        return [MaterializeResult(asset_key=table_key(t), metadata=md), preview_check(table_key(t), CHECK)]
+    return [MaterializeResult(asset_key=table_key(t), metadata=md), _check(settings, store_id, t)]
 
 
 def _check(settings: Settings, store_id: str, t) -> AssetCheckResult:

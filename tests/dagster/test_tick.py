@@ -65,3 +65,42 @@ def test_a_store_still_busy_after_the_wait_is_skipped_not_synced(make_db, tmp_pa
     busy, other = out
     assert not busy.success and "em andamento" in (busy.error or "")
     assert other.success and other.assets
+
+
+def test_two_way_tables_sync_in_both_ticks(make_db, tmp_path):
+    """A two-way table (the demo's ``clientes``) is merged by either tick: a store's edit reaches
+    the origin at the next ``enviar_dados``, the origin's reaches the store at the next
+    ``receber_dados``; recorded on the store's partition of ``sincronizar_clientes``."""
+    import sqlalchemy as sa
+
+    from sinc_pipeline.core.db import get_engine
+
+    st = small_demo(make_db, "sqlite", "sqlite", tmp_path, customers_twoway=True)
+    st = st.model_copy(update={"stores": st.stores[:1]})
+    store = st.stores[0]
+    loja_id = store.filter["loja_id"]
+    defs = build_defs(st)
+    o, s = get_engine(st.origin.url), get_engine(store.url)
+    with DagsterInstance.ephemeral() as instance:
+        assert run_tick(defs, "receber_dados", [store.id], {}, instance)[0].success   # the first merge
+        with s.begin() as c:
+            cid = c.execute(sa.text("SELECT MIN(id) FROM clientes")).scalar()
+            c.execute(sa.text("UPDATE clientes SET telefone = '11 99999-0000' WHERE id = :i"), {"i": cid})
+        out = run_tick(defs, "enviar_dados", [store.id], {}, instance)[0]
+        assert out.success, out.error
+        with o.connect() as c:
+            assert c.execute(sa.text("SELECT telefone FROM clientes WHERE loja_id = :l AND id = :i"),
+                             {"l": loja_id, "i": cid}).scalar() == "11 99999-0000"
+        with o.begin() as c:
+            c.execute(sa.text("UPDATE clientes SET limite_credito = 1234.56 WHERE loja_id = :l AND id = :i"),
+                      {"l": loja_id, "i": cid})
+        out = run_tick(defs, "receber_dados", [store.id], {}, instance)[0]
+        assert out.success, out.error
+        with s.connect() as c:
+            assert str(c.execute(sa.text("SELECT limite_credito FROM clientes WHERE id = :i"),
+                                 {"i": cid}).scalar()) == "1234.56"
+        mat = instance.get_latest_materialization_event(AssetKey("sincronizar_clientes"))
+        assert mat.dagster_event.partition == store.id
+        assert mat.asset_materialization.metadata["atualizadas"].value >= 1
+        assert any("sincronizar_clientes" in k for k in out.checks), out.checks
+        assert all(c["passou"] for k, c in out.checks.items() if "sincronizar_clientes" in k), out.checks
