@@ -14,6 +14,7 @@ from dagster import (AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, Asset
 
 from sinc_pipeline.defs.metadata import md_table
 from sinc_pipeline.defs.partitions import stores_partitions
+from sinc_pipeline.defs.progress import log_progress
 from sinc_pipeline.defs.steps import core_step
 from sinc_pipeline.defs.tags import job_tags
 from sinc_pipeline.reconcile.compare import DIFFERENT, EXTRA, MISSING
@@ -49,7 +50,8 @@ def build(settings: Settings) -> Definitions:
     def divergencias_sincronizacao(context: AssetExecutionContext, config: ConferirLojasConfig):
         store_id = context.partition_key
         with core_step(context):
-            report = reconcile_store(settings, store_id, simulate=config.simular, run_id=context.run_id)
+            report = reconcile_store(settings, store_id, simulate=config.simular, run_id=context.run_id,
+                                     progress=log_progress(context, store_id))
         path = write_report(settings, report, context.run_id)
         found = sum(t.total for t in report.tables)
         context.log.info(f"{store_id}: {found} divergência(s) em {len(report.divergent)} tabela(s)"

@@ -19,6 +19,7 @@ import pyarrow.parquet as pq
 
 from sinc_pipeline.core.db import connect
 from sinc_pipeline.core.errors import SincError
+from sinc_pipeline.core.progress import Progress
 from sinc_pipeline.reconcile.compare import KINDS
 from sinc_pipeline.settings import Settings
 from sinc_pipeline.sync.direction import sync_direction
@@ -71,12 +72,13 @@ def _entry(a: Agreement, direction: str) -> TableReconcile:
 
 
 def reconcile_store(settings: Settings, store_id: str, *, simulate: bool = False,
-                    run_id: str | None = None) -> ReconcileReport:
+                    run_id: str | None = None, progress: Progress | None = None) -> ReconcileReport:
+    """``progress(table, rows_done, rows_total)`` after each key range compared."""
     t0 = time.perf_counter()
     store = settings.store(store_id)
     report = ReconcileReport(store.id, simulate, [])
     for t in settings.tables:
-        report.tables.append(_entry(verify_table(settings, store.id, t), t.direction))
+        report.tables.append(_entry(verify_table(settings, store.id, t, progress=progress), t.direction))
     if not simulate and report.divergent:
         _repair(settings, store.id, report, run_id)
     report.duration_s = time.perf_counter() - t0

@@ -30,6 +30,7 @@ import sqlalchemy as sa
 
 from sinc_pipeline.core.db import connect
 from sinc_pipeline.core.layout import resolve_plan
+from sinc_pipeline.core.progress import Progress
 from sinc_pipeline.fiscal.held_docs import quarantined_entries
 from sinc_pipeline.io.checksum import row_hashes
 from sinc_pipeline.io.ranges import column_bounds, range_condition
@@ -68,9 +69,10 @@ class Agreement:
 
 
 def verify_table(settings: Settings, store_id: str, table: TableConfig, written: Written | pa.Table | None = None,
-                 *, mark: bool = False) -> Agreement:
+                 *, mark: bool = False, progress: Progress | None = None) -> Agreement:
     """Do both sides agree for this store? See the module's text; ``mark``: an unexplained
-    difference marks the table for a repairing full diff at its next sync.
+    difference marks the table for a repairing full diff at its next sync. ``progress(table,
+    rows_done, rows_total)`` after each key range of a full comparison (the larger side's rows).
 
     With ``deletes: ignore`` the target may keep rows the source no longer has: then every
     source row must be present and equal at the target.
@@ -91,7 +93,13 @@ def verify_table(settings: Settings, store_id: str, table: TableConfig, written:
         with fast_readers(src_url, tgt_url) as fast:
             source, target = sides_for(plan, direction, src, tgt, settings.chunk_size, fast)
             if written is None:
-                (div, counts, sums), mode, ranges = _full(source, target, settings.diff_chunk_rows, propagate), FULL, None
+                tick = None
+                if progress is not None:
+                    total = max(both_counts(source, target))
+                    progress(table.name, 0, total)
+                    tick = lambda done: progress(table.name, done, max(total, done))   # noqa: E731
+                (div, counts, sums), mode, ranges = _full(source, target, settings.diff_chunk_rows, propagate,
+                                                          tick), FULL, None
             else:
                 window = Window.load(tgt, store.id, table.name, direction, settings.check_window_rows)
                 div, counts, sums, mode, ranges = _cheap(source, target, written.keys, settings.diff_chunk_rows,
@@ -120,9 +128,9 @@ def verify_table(settings: Settings, store_id: str, table: TableConfig, written:
     return agreement
 
 
-def _full(source: Side, target: Side, chunk_rows: int, propagate: bool):
+def _full(source: Side, target: Side, chunk_rows: int, propagate: bool, tick=None):
     """(divergence, rows, checksums): every value, one key range at a time (both sides read at
-    once), by row hash."""
+    once), by row hash; ``tick(rows_done)`` after each range."""
     div = Divergence(list(source.key))
     rows, sums = [0, 0], [0, 0]
     for s, t in ranged_reads(source, target, chunk_rows):
@@ -131,6 +139,8 @@ def _full(source: Side, target: Side, chunk_rows: int, propagate: bool):
         for i, h in enumerate((hs, ht)):
             rows[i] += len(h)
             sums[i] = (sums[i] + int(h.sum(dtype=np.uint64))) & ((1 << 64) - 1)
+        if tick is not None:
+            tick(max(rows))
     return div, tuple(rows), tuple(f"{v:016x}" for v in sums)
 
 

@@ -56,3 +56,21 @@ def test_progress_line_text():
     assert progress_line("loja_01", "produtos", 50_000, 120_000) == \
         "Progresso loja_01: produtos — 50.000 de 120.000 linhas (41%)"
     assert "total não conhecido" in progress_line("loja_01", "vendas", 10, 0)
+
+
+def test_progress_lines_of_conferir_lojas(make_db, tmp_path):
+    """conferir_lojas logs, per table and key range, the rows compared of the table's rows."""
+    st = small_demo(make_db, "sqlite", "sqlite", tmp_path).model_copy(update={"diff_chunk_rows": 10})
+    defs = build_defs(st)
+    store = st.store("loja_01").url
+    with DagsterInstance.ephemeral() as instance:
+        for job in ("forcar_atualizacao", "conferir_lojas"):
+            res = run_job(defs, job, "loja_01", {}, instance)
+            assert res.success, res.error
+        progress = _progress(instance, res.run_id)
+    assert {t.name for t in st.tables} <= set(progress), progress
+    for table in ("vendas", "venda_itens"):          # the same name on both sides
+        steps = progress[table]
+        total = rows(store, f"SELECT COUNT(*) FROM {table}")[0][0]
+        assert steps[0] == (0, total) and steps[-1] == (total, total) and len(steps) > 2, steps
+        assert [d for d, _ in steps] == sorted(d for d, _ in steps)
