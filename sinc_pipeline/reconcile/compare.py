@@ -10,9 +10,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from sinc_pipeline.core.match import match_int_keys
 from sinc_pipeline.io.checksum import row_hashes
 
 _H, _SI, _TI = "__sinc_h", "__sinc_si", "__sinc_ti"
@@ -95,6 +97,9 @@ def compare(source: pa.Table, target: pa.Table, key: list[str], *, propagate: bo
     the target are not a divergence (``deletes: ignore``). ``hashes``: both sides' row hashes,
     when the caller has them already."""
     hs, ht = hashes or (row_hashes(source), row_hashes(target))
+    matched = match_int_keys(source, target, key)
+    if matched is not None:
+        return _divergence(source, target, key, propagate, hs, ht, *matched)
     s = source.select(key).append_column(_H, pa.array(hs, pa.uint64())) \
         .append_column(_SI, pa.array(range(source.num_rows), pa.int64()))
     t = target.select(key).append_column(_H + "t", pa.array(ht, pa.uint64())) \
@@ -112,6 +117,18 @@ def compare(source: pa.Table, target: pa.Table, key: list[str], *, propagate: bo
         out.different.append(source.take(_sorted(differ)))
     if propagate and len(extra):
         out.extra.append(target.select(key).take(_sorted(extra)))
+    return out
+
+
+def _divergence(source, target, key, propagate, hs, ht, s_hit, t_hit, s_miss, t_extra) -> Divergence:
+    out = Divergence(list(key), compared=max(source.num_rows, target.num_rows))
+    differ = s_hit[np.asarray(hs)[s_hit] != np.asarray(ht)[t_hit]]
+    if len(s_miss):
+        out.missing.append(source.take(pa.array(s_miss)))
+    if len(differ):
+        out.different.append(source.take(pa.array(np.sort(differ))))
+    if propagate and len(t_extra):
+        out.extra.append(target.select(key).take(pa.array(t_extra)))
     return out
 
 

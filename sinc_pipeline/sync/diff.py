@@ -13,6 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sinc_pipeline.core.errors import DataError
+from sinc_pipeline.core.match import match_int_keys
 
 _SI, _TI = "__sinc_src_i", "__sinc_tgt_i"
 
@@ -72,6 +73,13 @@ def _sorted(idx: pa.ChunkedArray | pa.Array) -> pa.Array:
 
 
 def diff_tables(source: pa.Table, target: pa.Table, key: list[str]) -> Changes:
+    value_cols = [c for c in source.column_names if c not in key]
+    matched = match_int_keys(source, target, key)
+    if matched is not None:       # one integer key: matched by numpy (core/match.py)
+        s_hit, t_hit, s_miss, t_extra = (pa.array(a, pa.int64()) for a in matched)
+        s_both, t_both = source.take(s_hit), target.take(t_hit)
+        return Changes(inserts=source.take(s_miss), updates=s_both.filter(rows_differ(s_both, t_both, value_cols)),
+                       deletes=target.select(key).take(t_extra))
     src = source.append_column(_SI, pa.array(range(source.num_rows), type=pa.int64()))
     tgt = target.append_column(_TI, pa.array(range(target.num_rows), type=pa.int64()))
     joined = src.select(key + [_SI]).join(tgt.select(key + [_TI]), keys=key, join_type="full outer")
@@ -82,7 +90,6 @@ def diff_tables(source: pa.Table, target: pa.Table, key: list[str]) -> Changes:
     both = both.sort_by(_SI)
     s_both = source.take(both[_SI])
     t_both = target.take(both[_TI])
-    value_cols = [c for c in source.column_names if c not in key]
     mask = rows_differ(s_both, t_both, value_cols)
     return Changes(
         inserts=source.take(_sorted(ins_idx)),

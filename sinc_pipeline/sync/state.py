@@ -11,6 +11,8 @@ import decimal
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from sinc_pipeline.core.db import connect
+
 STATE_TABLE = "sinc_estado"
 
 metadata = sa.MetaData()
@@ -28,6 +30,17 @@ state_table = sa.Table(
 
 def ensure_state_table(conn: Connection) -> None:
     metadata.create_all(conn, checkfirst=True)
+
+
+def prepare_state(url: str, role: str) -> None:
+    """``sinc_estado`` exists on the written side: looked up by a read; created, when missing, in a
+    write transaction taken first (SQLite: ``BEGIN IMMEDIATE``), so stores preparing it at once
+    wait for each other instead of failing a stale read's upgrade with "database is locked"."""
+    with connect(url, role) as conn:
+        if sa.inspect(conn).has_table(STATE_TABLE):
+            return
+    with connect(url, role, write=True) as conn:
+        ensure_state_table(conn)
 
 
 def _encode(value) -> tuple[str | None, str | None]:

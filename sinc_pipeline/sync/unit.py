@@ -30,7 +30,7 @@ from sinc_pipeline.sync.gate import Gate, GateInput
 from sinc_pipeline.sync.held import Holder, floors as held_floors, key_json
 from sinc_pipeline.sync.held_store import record
 from sinc_pipeline.sync.sides import sides_for, target_for
-from sinc_pipeline.sync.state import clear_repair, ensure_state_table, get_cursor, repair_marked, set_cursor
+from sinc_pipeline.sync.state import clear_repair, get_cursor, prepare_state, repair_marked, set_cursor
 from sinc_pipeline.sync.written import add_written, written_keys
 
 log = logging.getLogger(__name__)
@@ -148,8 +148,8 @@ def _sync_batch(settings: Settings, store: StoreConfig, unit: list[TableConfig],
     (src_url, src_role), (tgt_url, tgt_role) = roles(store, settings, direction)
     at = _Step(tgt_role if store.id in tgt_role else f"{tgt_role} (loja {store.id})", tgt_url)
     if not simulate:
-        with at("preparação do estado"), connect(tgt_url, tgt_role) as conn:
-            ensure_state_table(conn)
+        with at("preparação do estado"):
+            prepare_state(tgt_url, tgt_role)
     results: list[TableResult] = []
     with at("abertura ou confirmação da transação"), connect(src_url, src_role, snapshot=True) as src, \
             connect(tgt_url, tgt_role, write=True) as tgt, fast_readers(src_url, tgt_url) as fast:

@@ -104,3 +104,19 @@ def test_two_way_tables_sync_in_both_ticks(make_db, tmp_path):
         assert mat.asset_materialization.metadata["atualizadas"].value >= 1
         assert any("sincronizar_clientes" in k for k in out.checks), out.checks
         assert all(c["passou"] for k, c in out.checks.items() if "sincronizar_clientes" in k), out.checks
+
+
+def test_first_send_tick_of_many_stores_on_a_sqlite_origin(make_db, tmp_path):
+    """Six stores sending at once to a new SQLite origin (no sinc_estado yet): each creates the
+    state table or waits for the one creating it; none fails with "database is locked"."""
+    from sinc_pipeline.settings import parse_settings
+
+    from ..helpers import demo_raw, many_stores
+
+    raw = demo_raw(make_db, "sqlite", "sqlite", tmp_path, stores=many_stores(6))
+    raw["tick"] = {"workers": 6, "origin_connections": 6, "probe": False}
+    st = parse_settings(raw)
+    with DagsterInstance.ephemeral() as instance:
+        out = run_tick(build_defs(st), "enviar_dados", [s.id for s in st.stores], {}, instance)
+    assert [o.error for o in out if not o.success] == []
+    assert len(out) == 6

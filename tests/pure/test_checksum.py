@@ -144,3 +144,35 @@ def test_repetitive_text_hashes_as_each_value_alone():
     whole = column_hashes(col, 3)
     alone = [column_hashes(col.slice(i, 1), 3)[0] for i in (0, 1, 2, 3, 10_000)]
     assert [whole[i] for i in (0, 1, 2, 3, 10_000)] == alone
+
+
+def test_checksum_value_is_pinned():
+    """The checksum is stored in snapshot manifests and compared across versions: a faster
+    implementation must give the very same value (computed by the version-2 code as first
+    released)."""
+    from sinc_pipeline.io.checksum import _batch_hash
+
+    t = pa.table({
+        "id": pa.array([1, 2, 3], pa.int64()),
+        "nome": ["Açúcar União 1kg", "", None],
+        "preco": pa.array([Decimal("19.90"), None, Decimal("0.01")], pa.decimal128(10, 2)),
+        "b": pa.array([b"\x00\x01", b"", None], pa.binary()),
+        "t": pa.array([dt.datetime(2026, 1, 2, 3, 4, 5), None, dt.datetime(2099, 1, 1)], pa.timestamp("us")),
+    })
+    assert _batch_hash(t) == 0xfa932eb01b2ed131
+
+
+def test_long_strings_across_the_hash_slices_are_pinned():
+    """Strings longer than one slice of the byte hash (256 KiB) and many strings crossing slice
+    borders hash as the first version-2 code did."""
+    import random
+
+    from sinc_pipeline.io.checksum import _BYTES, _batch_hash
+
+    rnd = random.Random(7)
+    texts = ["x" * 300_000, "é" * 200_000 + "fim", None, ""] + [
+        "".join(rnd.choice("abcçã😀 ") for _ in range(rnd.randint(0, 5000))) for _ in range(400)]
+    assert len("".join(t for t in texts if t).encode()) > 4 * _BYTES
+    t = pa.table({"id": pa.array(range(len(texts)), pa.int64()), "texto": pa.array(texts, pa.string())})
+    assert _batch_hash(t) == 0x8ce00d7db1f1e024
+    assert _batch_hash(t) != _batch_hash(t.set_column(1, "texto", pa.array(texts[:-1] + ["?"], pa.string())))
