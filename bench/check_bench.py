@@ -30,7 +30,7 @@ from sinc_pipeline.sync.verify import verify_table  # noqa: E402
 
 def sync_then_check(origin_url: str, store_path: str):
     """(sync seconds, check seconds, passed, ranges re-read) in one process, as the asset runs them."""
-    st = settings_for(origin_url, Path(store_path), True)
+    st = settings_for(origin_url, Path(store_path), "cursor")
     table = st.units("receive")[0]
     t0 = time.perf_counter()
     r = sync_unit(st, "loja_01", table)[0]
@@ -41,7 +41,7 @@ def sync_then_check(origin_url: str, store_path: str):
 
 
 def full_compare(origin_url: str, store_path: str):
-    st = settings_for(origin_url, Path(store_path), True)
+    st = settings_for(origin_url, Path(store_path), "cursor")
     a = verify_table(st, "loja_01", st.tables[0])
     return a.passed, a.source_rows
 

@@ -29,7 +29,12 @@ def measured(fn, *args):
         try:
             t0 = time.perf_counter()
             out = fn(*args)
-            q.put((out, time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
+            secs = time.perf_counter() - t0
+            # Close what a finished process closes (untimed, as (c) closes its connection after
+            # its clock): a child leaving SQLite connections open skips the WAL checkpoint a
+            # normal exit does, and the next child then pays the crash recovery of that WAL.
+            dispose_all()
+            q.put((out, secs, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
         except BaseException as err:  # noqa: BLE001 - reported by the parent
             q.put((f"ERRO: {type(err).__name__}: {err}", float("nan"), float("nan")))
 
