@@ -35,7 +35,7 @@ from sinc_pipeline.io.writer import apply
 from sinc_pipeline.settings import Settings, TableConfig
 from sinc_pipeline.sync.sides import sides_for, target_for
 from sinc_pipeline.sync.state import ensure_state_table
-from sinc_pipeline.sync.unit import TableResult
+from sinc_pipeline.sync.unit import TableResult, fast_readers
 from sinc_pipeline.twoway.merge import Merge, Rule, key_text, merge
 from sinc_pipeline.twoway.journal import JournalKeys, read_changed_keys, save_positions
 from sinc_pipeline.twoway.tables import ensure_tables, read_base, record_conflicts, waiting_keys, write_base
@@ -53,6 +53,7 @@ class TwoWayPlan:
     natural: list[dict] = field(default_factory=list)
     plan: object = None
     journal: JournalKeys | None = None      # journal mode: the keys read and the new positions
+    base_keys: pa.Array | None = None       # the keys the base held when read (write_base's ``existing``)
 
 
 def plan_twoway(settings: Settings, store_id: str, cfg: TableConfig) -> TwoWayPlan:
@@ -60,15 +61,16 @@ def plan_twoway(settings: Settings, store_id: str, cfg: TableConfig) -> TwoWayPl
     store = settings.store(store_id)
     as_receive = cfg.model_copy(update={"direction": "receive"})
     with connect(settings.origin.url, "de origem", snapshot=True) as oc, \
-            connect(store.url, f"da loja {store.id}", snapshot=True) as sc:
+            connect(store.url, f"da loja {store.id}", snapshot=True) as sc, \
+            fast_readers(settings.origin.url, store.url) as fast:
         plan = resolve_plan(as_receive, store, oc, settings.origin.url, sc, store.url)
-        o_side, s_side = sides_for(plan, "receive", oc, sc, settings.chunk_size)
+        o_side, s_side = sides_for(plan, "receive", oc, sc, settings.chunk_size, fast)
         jk = None
         if cfg.capture == "journal":   # first: rows read after the entries can only be newer
             jk = read_changed_keys(plan, o_side, s_side, store.id, settings.journal.gap_wait_seconds)
         if jk is None or jk.keys is None:
             o, s = o_side.read(), s_side.read()
-            base = read_base(oc, store.id, cfg.name)
+            base = read_base(oc, store.id, cfg.name, fast=fast[0], chunk_rows=settings.chunk_size)
             compared = o.num_rows + s.num_rows
         else:
             o, s = o_side.read_keys_in(jk.keys), s_side.read_keys_in(jk.keys)
@@ -78,7 +80,7 @@ def plan_twoway(settings: Settings, store_id: str, cfg: TableConfig) -> TwoWayPl
         m = merge(o, s, base, o_side.key, Rule.parse(cfg.conflicts), cfg.origin_columns, cfg.store_columns,
                   waiting)
         natural = natural_duplicates(oc, plan, m.to_origin.inserts, o_side.key) if cfg.natural_key else []
-    return TwoWayPlan(cfg.name, store.id, m, compared, natural, plan, jk)
+    return TwoWayPlan(cfg.name, store.id, m, compared, natural, plan, jk, base.column("chave"))
 
 
 def natural_duplicates(oc, plan, inserts: pa.Table, key: list[str]) -> list[dict]:
@@ -137,7 +139,7 @@ def sync_twoway(settings: Settings, store_id: str, cfg: TableConfig, *, run_id: 
         if not m.to_origin.empty:
             with applying(oc):
                 apply(oc, [(target_for(p.plan, "send"), m.to_origin)])   # adds the store's filter values
-        write_base(oc, store.id, cfg.name, m.base, m.base_drop)
+        write_base(oc, store.id, cfg.name, m.base, m.base_drop, p.base_keys)
         if p.journal is not None:
             save_positions(oc, store.id, cfg.name, p.journal, run_id)
     if p.journal is not None:      # each producer's copy of the positions, and pruning (best effort)
