@@ -107,7 +107,7 @@ def report_events(log, settings: Settings, store_id: str, unit: list[TableConfig
                          f"{r.deleted} excluídas de {r.compared} comparadas")
         yield MaterializeResult(asset_key=table_key(t), metadata={**result_metadata(r), **report_metadata(r.extra)})
     for t, r in zip(unit, results):   # the rows this run wrote, plus aggregates (sync/verify.py)
-        yield check_result(t, verify_table(settings, store_id, t, r.written, mark=True))
+        yield check_result(t, verify_table(settings, store_id, t, r.written, mark=True, plan=r.plan))
 
 
 def check_result(t: TableConfig, a) -> AssetCheckResult:

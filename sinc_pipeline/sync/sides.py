@@ -92,7 +92,9 @@ class Side:
         would pay), and on PostgreSQL than 24 statements of 500 parameters to plan and bind."""
         if self._one_statement(keys):
             return self.read(extra=self.col(self.key[0]).in_(self._json_keys(keys)), bounded=True)
-        parts = [self.read(extra=sa.false(), bounded=True)]
+        if not keys.num_rows:
+            return self.read(extra=sa.false(), bounded=True)     # no rows, the read's own schema
+        parts = []
         cols = [self.col(k) for k in self.key]
         values = [keys.column(k).to_pylist() for k in self.key]
         for i in range(0, keys.num_rows, KEY_CHUNK):

@@ -54,17 +54,18 @@ class TableResult:
     written: object = field(default=None, repr=False, compare=False)   # keys written (sync/written.py), for the check
     repaired: bool = False                      # compared in full because a check had marked it (sync/state.py)
     preview: object = field(default=None, repr=False, compare=False)   # simulate: the changes that would be written
+    plan: object = field(default=None, repr=False, compare=False)      # the TablePlan synced, reused by its check
 
     @property
     def changed(self) -> int:
         return self.inserted + self.updated + self.deleted
 
     def as_dict(self) -> dict:
-        kept, self.written, self.preview = (self.written, self.preview), None, None
-        try:   # Arrow tables are not copied into the dict
+        kept, self.written, self.preview, self.plan = (self.written, self.preview, self.plan), None, None, None
+        try:   # Arrow tables and the plan are not copied into the dict
             return asdict(self)
         finally:
-            self.written, self.preview = kept
+            self.written, self.preview, self.plan = kept
 
 
 def roles(store: StoreConfig, settings: Settings, direction: str) -> tuple[tuple[str, str], tuple[str, str]]:
@@ -173,7 +174,8 @@ def _sync_batch(settings: Settings, store: StoreConfig, unit: list[TableConfig],
             results.append(TableResult(plan.config.name, direction, store.id,
                                        _mode(plan), compared,
                                        cursor=None if new_pos is None else str(new_pos),
-                                       duration_s=time.perf_counter() - t0, extra=dict(changes.notes)))
+                                       duration_s=time.perf_counter() - t0, extra=dict(changes.notes),
+                                       plan=plan))
             positions.append(new_pos)
         t0 = time.perf_counter()
         if gate is not None:

@@ -69,10 +69,11 @@ class Agreement:
 
 
 def verify_table(settings: Settings, store_id: str, table: TableConfig, written: Written | pa.Table | None = None,
-                 *, mark: bool = False, progress: Progress | None = None) -> Agreement:
+                 *, mark: bool = False, progress: Progress | None = None, plan=None) -> Agreement:
     """Do both sides agree for this store? See the module's text; ``mark``: an unexplained
     difference marks the table for a repairing full diff at its next sync. ``progress(table,
     rows_done, rows_total)`` after each key range of a full comparison (the larger side's rows).
+    ``plan``: the table's ``TablePlan`` when the caller has it (the sync's, see ``TableResult.plan``).
 
     With ``deletes: ignore`` the target may keep rows the source no longer has: then every
     source row must be present and equal at the target.
@@ -86,7 +87,8 @@ def verify_table(settings: Settings, store_id: str, table: TableConfig, written:
     window = None
     with connect(src_url, src_role, snapshot=True) as src, connect(tgt_url, tgt_role, snapshot=True) as tgt:
         origin_conn, store_conn = (src, tgt) if direction == "receive" else (tgt, src)
-        plan = resolve_plan(table, store, origin_conn, settings.origin.url, store_conn, store.url, scan=False)
+        if plan is None:    # else the sync's own plan, resolved moments ago in this process
+            plan = resolve_plan(table, store, origin_conn, settings.origin.url, store_conn, store.url, scan=False)
         held = entries_on(tgt, store.id, direction, table.name)
         if direction == "send":
             held += quarantined_entries(settings, tgt, store.id, table.name, list(plan.mapping.store_key))
