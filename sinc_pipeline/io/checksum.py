@@ -138,8 +138,8 @@ def _weighted_sums(data: np.ndarray, offs: np.ndarray, out: np.ndarray) -> None:
 
 def _strings_hash(arr: pa.Array) -> np.ndarray:
     """Per text/binary value; a column with repeated values (units, codes) hashes each distinct
-    value once (Arrow's dictionary encoding) and gathers. In slices: the per-byte arrays stay
-    small (cache, and memory)."""
+    value once (Arrow's dictionary encoding) and gathers; ``_bytes_hash`` slices the bytes so
+    its per-byte work arrays stay small (cache, and memory)."""
     n = len(arr)
     if not n:
         return np.zeros(0, np.uint64)

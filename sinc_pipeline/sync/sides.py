@@ -20,7 +20,7 @@ from sinc_pipeline.io.reader import read_fastest, select_sql
 from sinc_pipeline.io.writer import Target
 
 KEY_CHUNK = 500
-ONE_STATEMENT_KEYS = 2_000     # a SQLite lookup of this many keys or more: one statement (json_each)
+ONE_STATEMENT_KEYS = 2_000     # a SQLite or PostgreSQL lookup of this many keys or more: one statement
 
 
 @dataclass
